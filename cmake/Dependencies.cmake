@@ -1,0 +1,21 @@
+# Every dependency comes from a Debian package (scripts/setup.sh installs them).
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 2.1 REQUIRED)
+find_package(doctest 2.4 REQUIRED)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+pkg_check_modules(utf8proc REQUIRED IMPORTED_TARGET libutf8proc)
+pkg_check_modules(httplib REQUIRED IMPORTED_TARGET cpp-httplib)
+
+# Standalone asio (libasio-dev) ships no CMake config: wrap it.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+add_library(trend_asio INTERFACE)
+add_library(trend::asio ALIAS trend_asio)
+target_include_directories(trend_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(trend_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(trend_asio INTERFACE Threads::Threads)
+
+# Chart.js from Debian's libjs-chart.js, served by the dashboard (no CDN, no copy committed).
+find_file(CHARTJS_FILE chart.umd.js chart.min.js PATHS /usr/share/javascript/chart.js NO_DEFAULT_PATH)

@@ -1,0 +1,18 @@
+#pragma once
+// HOST:PORT arguments as machida and our programs take them.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace wire {
+
+struct host_port {
+  std::string host;
+  std::uint16_t port;
+};
+
+/// Parses "HOST:PORT" (also "[v6]:PORT"); nullopt when the port is missing or out of range.
+std::optional<host_port> parse_host_port(std::string_view text);
+
+}  // namespace wire
