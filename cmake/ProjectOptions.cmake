@@ -4,7 +4,7 @@ add_library(trend::warnings ALIAS trend_warnings)
 target_compile_options(trend_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
   -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-  -Wnull-dereference -Wimplicit-fallthrough
+  -Wimplicit-fallthrough
   $<$<BOOL:${TREND_WERROR}>:-Werror>)
 
 add_library(trend_options INTERFACE)

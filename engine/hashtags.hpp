@@ -1,0 +1,59 @@
+#pragma once
+// The original HashtagFinder: [word.strip() for word in text.split() if word[0] == '#'].
+// Python's str.split() splits on str.isspace() characters; strip() then has nothing left to
+// remove. So a hashtag is any white-space-delimited token starting with '#': "#", "#foo,",
+// "#a#b" and "#café" all count, case-sensitively, punctuation kept.
+#include <cstddef>
+#include <string_view>
+
+namespace engine {
+
+/// Length of the Python white-space character starting at s[i] (valid UTF-8), or 0 if none.
+/// The set: \t \n \v \f \r, \x1c-\x1f, space, \x85, \xa0, \u1680, \u2000-\u200a, \u2028,
+/// \u2029, \u202f, \u205f, \u3000.
+inline std::size_t space_length(std::string_view s, std::size_t i) noexcept {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) ? 1 : 0;
+  auto at = [&](std::size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+  switch (c) {
+    case 0xC2:  // U+0085, U+00A0
+      return (at(1) == 0x85 || at(1) == 0xA0) ? 2 : 0;
+    case 0xE1:  // U+1680
+      return (at(1) == 0x9A && at(2) == 0x80) ? 3 : 0;
+    case 0xE2:
+      if (at(1) == 0x80) {
+        const unsigned c2 = at(2);  // U+2000-U+200A, U+2028, U+2029, U+202F
+        return (c2 <= 0x8A || c2 == 0xA8 || c2 == 0xA9 || c2 == 0xAF) && c2 >= 0x80 ? 3 : 0;
+      }
+      return (at(1) == 0x81 && at(2) == 0x9F) ? 3 : 0;  // U+205F
+    case 0xE3:  // U+3000
+      return (at(1) == 0x80 && at(2) == 0x80) ? 3 : 0;
+    default:
+      return 0;
+  }
+}
+
+/// Calls on_tag(token) for each hashtag of `text` (valid UTF-8), in order.
+template <class OnTag>
+void for_each_hashtag(std::string_view text, OnTag&& on_tag) {
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // Skip white space, then take the token up to the next white space.
+    std::size_t sp;
+    while (i < n && (sp = space_length(text, i)) != 0) i += sp;
+    if (i >= n) return;
+    const std::size_t start = i;
+    const bool tag = text[i] == '#';
+    if (!tag) {
+      // Not a hashtag: find the end quickly; '#' inside a word does not start a tag.
+      while (i < n && space_length(text, i) == 0) ++i;
+      continue;
+    }
+    ++i;
+    while (i < n && space_length(text, i) == 0) ++i;
+    on_tag(text.substr(start, i - start));
+  }
+}
+
+}  // namespace engine

@@ -1,0 +1,102 @@
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <list>
+#include <sstream>
+#include <utility>
+
+namespace engine {
+
+namespace {
+
+std::vector<wire::host_port> parse_address_list(const std::string& text) {
+  // Wallaroo takes comma-separated lists (one address per pipeline source).
+  std::vector<wire::host_port> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto hp = wire::parse_host_port(item);
+    if (!hp) throw CLI::ValidationError("--in", "'" + item + "' is not HOST:PORT");
+    out.push_back(*hp);
+  }
+  if (out.empty()) throw CLI::ValidationError("--in", "no address given");
+  return out;
+}
+
+}  // namespace
+
+parse_outcome parse_options(int argc, const char* const* argv) {
+  CLI::App app{
+      "engine: the trending-hashtags stream processor.\n"
+      "Reads tweets (5-digit framed, as twitter_client sends them, or one per line), counts every\n"
+      "white-space-delimited word that starts with '#', and for each hashtag sends the all-time\n"
+      "top N to the receiver as a ';;'-terminated record, byte for byte as the original\n"
+      "Wallaroo application did.",
+      "engine"};
+  std::string in_text = "127.0.0.1:8002";
+  std::string out_text = "127.0.0.1:7002";
+  config cfg;
+  std::string format = "framed";
+  int stats_seconds = 10;
+  app.add_option("--in", in_text, "HOST:PORT to listen on for tweets (comma-separated for several)")
+      ->capture_default_str();
+  app.add_option("--out", out_text, "HOST:PORT of the receiver to connect to and send records")
+      ->capture_default_str();
+  app.add_option("--top", cfg.top, "How many hashtags each record lists")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--input-format", format,
+                 "framed: 5-digit length then payload (twitter_client, the original client);\n"
+                 "lines: one tweet per line (for typing into nc)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"framed", "lines"}));
+  app.add_option("--stats-interval", stats_seconds, "Seconds between statistics log lines (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
+
+  // machida's command line from the tutorial, accepted unchanged and ignored: this engine has the
+  // application built in, one worker, no cluster, no metrics.
+  auto* compat = app.add_option_group("machida compatibility",
+                                      "Accepted so that machida's command line works unchanged; ignored.");
+  std::vector<std::string> seen;
+  std::list<std::vector<std::string>> values;  // one store per option, at a stable address
+  std::vector<std::pair<std::string, std::vector<std::string>*>> valued;
+  for (const char* name : {"--application-module", "--metrics", "--control", "--data", "--worker-name", "--name",
+                           "--external", "--ponythreads", "--ponyminthreads", "--ponypinasio", "--ponyspinners",
+                           "--resilience-dir", "--join", "--worker-count", "--my-control", "--my-data",
+                           "--log-rotation", "--event-log-file-size", "--spike-seed", "--spike-drop",
+                           "--spike-delay"}) {
+    auto& store = values.emplace_back();
+    compat->add_option(name, store, "machida's " + std::string(name) + "; ignored")->type_name("VALUE");
+    valued.emplace_back(name, &store);
+  }
+  std::list<std::int64_t> flag_counts;
+  std::vector<std::pair<std::string, std::int64_t*>> flags;
+  for (const char* name : {"--cluster-initializer", "--ponynoblock", "--ponynopin", "--stop-world", "--run-with-resilience"}) {
+    auto& count = flag_counts.emplace_back(0);
+    compat->add_flag(name, count, "machida's " + std::string(name) + "; ignored");
+    flags.emplace_back(name, &count);
+  }
+
+  try {
+    app.parse(argc, argv);
+    cfg.in = parse_address_list(in_text);
+    auto out = wire::parse_host_port(out_text);
+    if (!out) throw CLI::ValidationError("--out", "'" + out_text + "' is not HOST:PORT");
+    cfg.out = *out;
+  } catch (const CLI::ParseError& e) {
+    return {std::nullopt, app.exit(e)};
+  }
+  cfg.format = format == "lines" ? input_format::lines : input_format::framed;
+  cfg.stats_interval = std::chrono::seconds(stats_seconds);
+  for (const auto& [name, store] : valued)
+    for (const auto& v : *store) seen.push_back(name + "=" + v);
+  for (const auto& [name, count] : flags)
+    for (std::int64_t k = 0; k < *count; ++k) seen.push_back(name);
+  cfg.machida_options = std::move(seen);
+  return {std::move(cfg), 0};
+}
+
+}  // namespace engine

@@ -1,0 +1,67 @@
+#pragma once
+// The stateful step: exact all-time counts of every hashtag and its top N, kept up to date
+// incrementally, and the output record of the top N. The original kept a pandas DataFrame and
+// ran nlargest(10) per event; the Python 3 port's order is count descending, ties by first seen.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire/record.hpp"
+
+namespace engine {
+
+class top_counter {
+public:
+  /// Keeps the top `n` (n >= 1).
+  explicit top_counter(std::size_t n);
+
+  /// Counts one more occurrence of `tag` and updates the top N.
+  void add(std::string_view tag);
+
+  /// Appends the record of the current top N exactly as the Python 3 engine writes it:
+  /// {'label': "[...]", 'data': '[...]'};;\n . Call only after at least one add().
+  void append_record(std::string& out);
+
+  /// The current top N, in rank order.
+  wire::record::top_list top() const;
+
+  std::size_t distinct() const noexcept { return counts_.size(); }
+  std::uint64_t events() const noexcept { return events_; }
+  std::size_t capacity() const noexcept { return n_; }
+
+private:
+  using id_t = std::uint32_t;
+  static constexpr std::uint32_t not_ranked = UINT32_MAX;
+
+  struct entry {  // one place in the top N, with the tag's record text cached
+    id_t id;
+    std::string frag_dq;  // repr(tag) escaped for a label quoted with "
+    std::string frag_sq;  // repr(tag) escaped for a label quoted with '
+    bool has_dq;          // repr(tag) contains '"', which forces the label into ' quotes
+  };
+
+  id_t intern(std::string_view tag);
+  bool ahead(id_t a, id_t b) const noexcept {  // a ranks before b
+    return counts_[a] > counts_[b] || (counts_[a] == counts_[b] && a < b);  // ids are first-seen order
+  }
+  void rise(std::size_t pos);
+  entry make_entry(id_t id) const;
+  void rebuild_label();
+
+  std::size_t n_;
+  std::uint64_t events_ = 0;
+  // Interned tags: bytes in one arena, looked up through an open-addressing table.
+  std::string arena_;
+  std::vector<std::uint32_t> offset_, length_;
+  std::vector<std::int64_t> counts_;
+  std::vector<std::uint32_t> rank_;  // position in top_, or not_ranked
+  std::vector<std::uint64_t> slots_; // (hash high 32 bits << 32) | (id + 1); 0 = empty
+  std::size_t mask_ = 0;
+  std::vector<entry> top_;
+  std::string label_;                // cached label text; rebuilt when membership or order changes
+  bool label_dirty_ = true;
+};
+
+}  // namespace engine

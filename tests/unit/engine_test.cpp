@@ -1,0 +1,179 @@
+// Unit tests of the engine's logic: the hashtag finder, the top-N counter, the command line.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "hashtags.hpp"
+#include "options.hpp"
+#include "top_counter.hpp"
+#include "wire/record.hpp"
+
+namespace {
+
+std::vector<std::string> tags_of(std::string_view text) {
+  std::vector<std::string> out;
+  engine::for_each_hashtag(text, [&](std::string_view t) { out.emplace_back(t); });
+  return out;
+}
+
+using strings = std::vector<std::string>;
+
+// The original's state, computed the slow, obvious way: count, then sort by count descending,
+// ties by first seen.
+wire::record::top_list brute_force_top(const std::vector<std::string>& events, std::size_t n) {
+  std::map<std::string, std::pair<std::int64_t, std::size_t>> counts;  // tag -> (count, first seen)
+  for (std::size_t k = 0; k < events.size(); ++k) {
+    auto [it, added] = counts.try_emplace(events[k], 0, k);
+    ++it->second.first;
+  }
+  std::vector<std::pair<std::string, std::pair<std::int64_t, std::size_t>>> all(counts.begin(), counts.end());
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.second.first != b.second.first ? a.second.first > b.second.first : a.second.second < b.second.second;
+  });
+  wire::record::top_list top;
+  for (std::size_t k = 0; k < std::min(n, all.size()); ++k) {
+    top.labels.push_back(all[k].first);
+    top.counts.push_back(all[k].second.first);
+  }
+  return top;
+}
+
+}  // namespace
+
+TEST_CASE("hashtags are white-space-delimited words that start with '#', as the original finds them") {
+  CHECK(tags_of("Hello #everyone\n") == strings{"#everyone"});
+  CHECK(tags_of("#a #b,#c a#d # #") == strings{"#a", "#b,#c", "#", "#"});
+  CHECK(tags_of("#Café #café #CAFÉ") == strings{"#Café", "#café", "#CAFÉ"});
+  CHECK(tags_of("no tags here") == strings{});
+  CHECK(tags_of("") == strings{});
+  CHECK(tags_of("   \t\n ") == strings{});
+  CHECK(tags_of("#end") == strings{"#end"});
+  CHECK(tags_of("(#paren) #dot. #it's") == strings{"#dot.", "#it's"});
+}
+
+TEST_CASE("every white-space character of Python's str.split() separates hashtags") {
+  for (std::string sep : {"\t", "\n", "\v", "\f", "\r", "\x1c", "\x1d", "\x1e", "\x1f", " ", "\u0085", "\u00a0",
+                          "\u1680", "\u2000", "\u2005", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"}) {
+    CAPTURE(sep);
+    CHECK(tags_of("#a" + sep + "#b" + sep) == strings{"#a", "#b"});
+  }
+}
+
+TEST_CASE("characters that are not white space to Python stay inside the hashtag") {
+  for (std::string joined : {"\u200b", "\u200d", "\u2060", "\ufeff", "\u180e", "\u00ad", "\u3001", "\u2800", "\u0084"}) {
+    CAPTURE(joined);
+    CHECK(tags_of("#a" + joined + "b #c") == strings{"#a" + joined + "b", "#c"});
+  }
+}
+
+TEST_CASE("the top N ranks by count, ties by first seen, and records match the original's bytes") {
+  engine::top_counter c(10);
+  std::string out;
+  c.add("#world");
+  c.append_record(out);
+  c.add("#cpp");
+  c.append_record(out);
+  CHECK(out == "{'label': \"['#world']\", 'data': '[1]'};;\n"
+               "{'label': \"['#world', '#cpp']\", 'data': '[1, 1]'};;\n");
+  out.clear();
+  c.add("#cpp");
+  c.add("#café");
+  c.add("#it's");
+  c.append_record(out);
+  CHECK(out == R"({'label': '[\'#cpp\', \'#world\', \'#café\', "#it\'s"]', 'data': '[2, 1, 1, 1]'};;)" "\n");
+  CHECK(c.distinct() == 4);
+  CHECK(c.events() == 5);
+}
+
+TEST_CASE("a hashtag outside the top N enters it only when it beats the last") {
+  engine::top_counter c(2);
+  for (auto t : {"#a", "#b", "#c"}) c.add(t);
+  CHECK(c.top().labels == strings{"#a", "#b"});  // #c ties and was seen last
+  c.add("#c");
+  CHECK(c.top().labels == strings{"#c", "#a"});
+  CHECK(c.top().counts == std::vector<std::int64_t>{2, 1});
+  c.add("#b");  // #b (2) now beats #a (1); it ties #c but #c stays ahead only if seen first: #b was seen first
+  CHECK(c.top().labels == strings{"#b", "#c"});
+  CHECK(c.top().counts == std::vector<std::int64_t>{2, 2});
+}
+
+TEST_CASE("the incremental top N always equals a full sort of all counts") {
+  std::mt19937 rng(12345);
+  for (std::size_t n : {1, 3, 10, 50}) {
+    for (std::size_t vocabulary : {5, 40, 1000}) {
+      CAPTURE(n);
+      CAPTURE(vocabulary);
+      engine::top_counter c(n);
+      std::vector<std::string> events;
+      std::uniform_real_distribution<double> u(0, 1);
+      for (int k = 0; k < 3000; ++k) {
+        // Skewed draw so that ranks move, plus ties among rare tags.
+        const auto idx = static_cast<std::size_t>(static_cast<double>(vocabulary) * u(rng) * u(rng));
+        events.push_back("#t" + std::to_string(idx) + (idx % 7 == 0 ? "'" : "") + (idx % 11 == 0 ? "\"" : ""));
+        c.add(events.back());
+        if (k % 97 == 0 || k == 2999) {
+          const auto expected = brute_force_top(events, n);
+          REQUIRE(c.top() == expected);
+          std::string got;
+          c.append_record(got);
+          REQUIRE(got == wire::record::encode(expected));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("hashtags with quotes, backslashes and invisible characters are escaped as Python does") {
+  engine::top_counter c(10);
+  for (auto t : {"#a\\b", "#it's", "#say\"x\"", "#z\u200dw"}) c.add(t);
+  std::string got;
+  c.append_record(got);
+  CHECK(got == wire::record::encode(c.top()));
+  CHECK(got == R"({'label': '[\'#a\\\\b\', "#it\'s", \'#say"x"\', \'#z\\u200dw\']', 'data': '[1, 1, 1, 1]'};;)" "\n");
+}
+
+TEST_CASE("the state keeps exact counts across table growth") {
+  engine::top_counter c(10);
+  for (int round = 0; round < 3; ++round)
+    for (int k = 0; k < 20000; ++k) c.add("#tag" + std::to_string(k));
+  c.add("#tag19999");
+  CHECK(c.distinct() == 20000);
+  CHECK(c.events() == 60001);
+  CHECK(c.top().labels.front() == "#tag19999");
+  CHECK(c.top().counts.front() == 4);
+  CHECK(c.top().labels[1] == "#tag0");
+}
+
+TEST_CASE("machida's command line from the tutorial is accepted unchanged") {
+  const char* argv[] = {"engine", "--application-module", "twitter_wallaroo_app", "--in", "127.0.0.1:8002", "--out",
+                        "127.0.0.1:7002", "--metrics", "127.0.0.1:5001", "--control", "127.0.0.1:6000", "--data",
+                        "127.0.0.1:6001", "--worker-name", "worker1", "--ponythreads=1", "--external",
+                        "127.0.0.1:5050", "--cluster-initializer", "--ponythreads=1", "--ponynoblock"};
+  auto parsed = engine::parse_options(static_cast<int>(std::size(argv)), argv);
+  REQUIRE(parsed.cfg);
+  CHECK(parsed.cfg->in.size() == 1);
+  CHECK(parsed.cfg->in[0].port == 8002);
+  CHECK(parsed.cfg->out.port == 7002);
+  CHECK(parsed.cfg->machida_options.size() == 10);
+}
+
+TEST_CASE("the engine's own options parse, and bad ones are usage errors") {
+  const char* argv[] = {"engine", "--in", "127.0.0.1:1,127.0.0.1:2", "--top", "3", "--input-format", "lines"};
+  auto parsed = engine::parse_options(static_cast<int>(std::size(argv)), argv);
+  REQUIRE(parsed.cfg);
+  CHECK(parsed.cfg->in.size() == 2);
+  CHECK(parsed.cfg->top == 3);
+  CHECK(parsed.cfg->format == engine::input_format::lines);
+  const char* bad1[] = {"engine", "--in", "nowhere"};
+  CHECK(engine::parse_options(3, bad1).exit_code != 0);
+  const char* bad2[] = {"engine", "--input-format", "xml"};
+  CHECK(engine::parse_options(3, bad2).exit_code != 0);
+  const char* bad3[] = {"engine", "--top", "0"};
+  CHECK(engine::parse_options(3, bad3).exit_code != 0);
+}
