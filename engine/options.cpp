@@ -41,18 +41,23 @@ parse_outcome parse_options(int argc, const char* const* argv) {
   std::string format = "framed";
   int stats_seconds = 10;
   app.add_option("--in", in_text, "HOST:PORT to listen on for tweets (comma-separated for several)")
+      ->type_name("HOST:PORT")
       ->capture_default_str();
   app.add_option("--out", out_text, "HOST:PORT of the receiver to connect to and send records")
+      ->type_name("HOST:PORT")
       ->capture_default_str();
   app.add_option("--top", cfg.top, "How many hashtags each record lists")
+      ->type_name("N")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   app.add_option("--input-format", format,
                  "framed: 5-digit length then payload (twitter_client, the original client);\n"
                  "lines: one tweet per line (for typing into nc)")
+      ->type_name("FORMAT")
       ->capture_default_str()
       ->check(CLI::IsMember({"framed", "lines"}));
   app.add_option("--stats-interval", stats_seconds, "Seconds between statistics log lines (0: none)")
+      ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));
 
@@ -64,17 +69,18 @@ parse_outcome parse_options(int argc, const char* const* argv) {
   std::list<std::vector<std::string>> values;  // one store per option, at a stable address
   std::vector<std::pair<std::string, std::vector<std::string>*>> valued;
   for (const char* name : {"--application-module", "--metrics", "--control", "--data", "--worker-name", "--name",
-                           "--external", "--ponythreads", "--ponyminthreads", "--ponypinasio", "--ponyspinners",
-                           "--resilience-dir", "--join", "--worker-count", "--my-control", "--my-data",
-                           "--log-rotation", "--event-log-file-size", "--spike-seed", "--spike-drop",
-                           "--spike-delay"}) {
+                           "--external", "--resilience-dir", "--join", "--worker-count", "--my-control",
+                           "--my-data", "--event-log-file-size", "--spike-seed", "--spike-drop", "--spike-delay",
+                           "--ponythreads", "--ponyminthreads", "--ponycdmin", "--ponycdmax", "--ponycdconf",
+                           "--ponygcinitial", "--ponygcfactor"}) {
     auto& store = values.emplace_back();
     compat->add_option(name, store, "machida's " + std::string(name) + "; ignored")->type_name("VALUE");
     valued.emplace_back(name, &store);
   }
   std::list<std::int64_t> flag_counts;
   std::vector<std::pair<std::string, std::int64_t*>> flags;
-  for (const char* name : {"--cluster-initializer", "--ponynoblock", "--ponynopin", "--stop-world", "--run-with-resilience"}) {
+  for (const char* name : {"--cluster-initializer", "--log-rotation", "--run-with-resilience", "--ponynoblock",
+                           "--ponypin", "--ponypinasio", "--ponynoyield", "--ponynoscale"}) {
     auto& count = flag_counts.emplace_back(0);
     compat->add_flag(name, count, "machida's " + std::string(name) + "; ignored");
     flags.emplace_back(name, &count);

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Runs the whole pipeline: dashboard, receiver, engine, client, in the original's order.
+#
+#   scripts/run.sh                                   synthetic tweets (the default)
+#   scripts/run.sh -- --source replay --file F.jsonl arguments after -- go to twitter_client
+#
+# Each piece can be replaced by another command (for example its Python original) through
+# DASHBOARD_CMD, RECEIVER_CMD, ENGINE_CMD, CLIENT_CMD; see README.md.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+host=${TREND_HOST:-127.0.0.1}
+dashboard_port=${DASHBOARD_PORT:-5003}
+receiver_port=${RECEIVER_PORT:-7002}
+engine_port=${ENGINE_PORT:-8002}
+logs=${LOG_DIR:-$root/logs}
+stop_timeout=${STOP_TIMEOUT:-10}
+
+usage() {
+  cat <<USAGE
+Usage: scripts/run.sh [--no-build] [-- CLIENT_ARGS...]
+
+Starts dashboard_server ($host:$dashboard_port), socket_receiver ($host:$receiver_port),
+engine ($host:$engine_port) and twitter_client, each after the previous one listens,
+and stops all four on Ctrl-C. Logs go to $logs/<program>.log.
+
+  --no-build      do not run setup and build first (use what is in \$BUILD_DIR)
+  -- ARGS...      arguments for twitter_client (default: its synthetic source)
+
+Environment:
+  DASHBOARD_CMD, RECEIVER_CMD, ENGINE_CMD, CLIENT_CMD   replace a piece by another command
+  DASHBOARD_PORT, RECEIVER_PORT, ENGINE_PORT            ports (defaults 5003, 7002, 8002)
+  TREND_HOST (127.0.0.1), BUILD_DIR (build/), LOG_DIR (logs/)
+USAGE
+}
+
+do_build=1
+client_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --no-build) do_build=0; shift ;;
+    --) shift; client_args=("$@"); break ;;
+    *) echo "run.sh: unknown argument '$1' (client arguments go after --)" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'run.sh: %s\n' "$*" >&2; }
+
+port_taken() { (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null; }
+
+for spec in "dashboard:$dashboard_port" "receiver:$receiver_port" "engine:$engine_port"; do
+  name=${spec%%:*} port=${spec##*:}
+  if port_taken "$port"; then
+    say "port $host:$port (for the $name) is already in use; stop what holds it (ss -ltnp 'sport = :$port') or set ${name^^}_PORT"
+    exit 1
+  fi
+done
+
+if [ "$do_build" = 1 ]; then
+  "$root/scripts/setup.sh"
+  BUILD_DIR=$build "$root/scripts/build.sh" >/dev/null
+fi
+
+# Chart.js for the dashboard is copied next to it at build time; our programs otherwise need nothing else.
+dashboard_cmd=${DASHBOARD_CMD:-"$build/bin/dashboard_server --host $host --port $dashboard_port"}
+receiver_cmd=${RECEIVER_CMD:-"$build/bin/socket_receiver --listen $host:$receiver_port --dashboard http://$host:$dashboard_port/updateDashboard"}
+engine_cmd=${ENGINE_CMD:-"$build/bin/engine --in $host:$engine_port --out $host:$receiver_port"}
+client_cmd=${CLIENT_CMD:-"$build/bin/twitter_client --engine $host:$engine_port"}
+
+mkdir -p "$logs"
+pids=()
+names=()
+
+stop_all() {
+  local code=${1:-0}
+  trap - INT TERM EXIT
+  say "stopping"
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+  done
+  local deadline=$((SECONDS + stop_timeout))
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    while kill -0 "${pids[$i]}" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      say "${names[$i]} did not stop in ${stop_timeout} s; killing it"
+      kill -KILL "${pids[$i]}" 2>/dev/null || true
+    fi
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
+  say "stopped; logs in $logs/"
+  exit "$code"
+}
+trap 'stop_all 0' INT TERM
+trap 'stop_all $?' EXIT
+
+start() {  # start NAME COMMAND [ARGS...]: runs in the background, output to logs/NAME.log
+  local name=$1
+  shift
+  say "starting $name: $*"
+  "$@" >"$logs/$name.log" 2>&1 &
+  pids+=($!)
+  names+=("$name")
+}
+
+wait_port() {  # wait_port NAME PORT: until the last started program listens, or it dies
+  local name=$1 port=$2 pid=${pids[-1]} deadline=$((SECONDS + 30))
+  until port_taken "$port"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      say "$name exited before listening on $host:$port; the end of $logs/$name.log:"
+      tail -n 20 "$logs/$name.log" >&2
+      stop_all 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      say "$name does not listen on $host:$port after 30 s; see $logs/$name.log"
+      stop_all 1
+    fi
+    sleep 0.05
+  done
+}
+
+# shellcheck disable=SC2086  # the *_cmd strings are command lines, split on purpose
+start dashboard $dashboard_cmd
+wait_port dashboard "$dashboard_port"
+# shellcheck disable=SC2086
+start receiver $receiver_cmd
+wait_port receiver "$receiver_port"
+# shellcheck disable=SC2086
+start engine $engine_cmd
+wait_port engine "$engine_port"
+# shellcheck disable=SC2086
+start client $client_cmd "${client_args[@]}"
+
+say "dashboard: http://$host:$dashboard_port/   (Ctrl-C stops all four)"
+
+# Watch the four: a server that dies stops the run; a client whose source ended leaves the rest up.
+client_pid=${pids[3]}
+client_done=0
+while true; do
+  for i in 0 1 2; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      wait "${pids[$i]}" && code=0 || code=$?
+      say "${names[$i]} exited (code $code); the end of $logs/${names[$i]}.log:"
+      tail -n 20 "$logs/${names[$i]}.log" >&2
+      stop_all 1
+    fi
+  done
+  if [ $client_done = 0 ] && ! kill -0 "$client_pid" 2>/dev/null; then
+    wait "$client_pid" && code=0 || code=$?
+    client_done=1
+    if [ "$code" = 0 ]; then
+      say "client finished its source; the dashboard stays up at http://$host:$dashboard_port/ (Ctrl-C stops)"
+    else
+      say "client exited with code $code; the end of $logs/client.log:"
+      tail -n 20 "$logs/client.log" >&2
+      stop_all 1
+    fi
+  fi
+  sleep 0.5
+done
