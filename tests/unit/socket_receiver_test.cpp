@@ -1,0 +1,233 @@
+// Unit tests of socket_receiver's logic: records out of a cut stream, the latest-wins slot,
+// the form body the original receiver posts, the malformed tally.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "forwarder.hpp"
+#include "fragments.hpp"
+#include "wire/record.hpp"
+
+using namespace std::chrono_literals;
+using steady = receiver::clock;
+using receiver::outcome;
+using trend_test::for_each_fragment;
+using trend_test::fragment_sizes;
+
+namespace {
+
+const std::string py3_record = "{'label': \"['#world', '#cpp']\", 'data': '[1, 1]'};;\n";
+const std::string py3_cafe = "{'label': '[\\'#cpp\\', \\'#world\\', \\'#caf\xc3\xa9\\', \"#it\\'s\"]', 'data': '[2, 1, 1, 1]'};;\n";
+const std::string py2_record = "{'data': '[3, 1, 2]', 'label': '[\\'#foo\\', \\'#caf\\\\xc3\\\\xa9\\', \"#it\\'s\"]'};;\n";
+
+struct run {
+  std::uint64_t received = 0, valid = 0;
+  std::vector<wire::record::top_list> newest;  // the newest of each read
+  std::vector<std::string> kinds;
+  std::size_t overflows = 0;
+};
+
+run feed_all(std::string_view stream, std::size_t piece, std::size_t limit = wire::record::max_record) {
+  wire::record::splitter split(limit);
+  receiver::malformed_tally tally;
+  run r;
+  for_each_fragment(stream, piece, [&](std::string_view bytes) {
+    split.feed(bytes);
+    auto d = receiver::drain(split, tally);
+    r.received += d.received;
+    r.valid += d.valid;
+    if (d.newest) r.newest.push_back(*d.newest);
+    r.kinds.insert(r.kinds.end(), d.new_kinds.begin(), d.new_kinds.end());
+  });
+  r.overflows = split.overflows();
+  return r;
+}
+
+const auto t0 = steady::time_point{} + 1h;
+
+}  // namespace
+
+// ---- records out of the stream ------------------------------------------------------------
+
+TEST_CASE("records cut into pieces of any size come out whole, the newest last") {
+  const std::string stream = py3_record + py3_cafe + py2_record;
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    auto r = feed_all(stream, size);
+    CHECK(r.received == 3);
+    CHECK(r.valid == 3);
+    CHECK(r.kinds.empty());
+    REQUIRE_FALSE(r.newest.empty());
+    CHECK(r.newest.back().labels == std::vector<std::string>{"#foo", "#caf\xc3\xa9", "#it's"});
+    CHECK(r.newest.back().counts == std::vector<std::int64_t>{3, 1, 2});
+  }
+}
+
+TEST_CASE("a read holding several records keeps only the newest valid one") {
+  auto r = feed_all(py3_record + py3_cafe + "garbage;;", 0);
+  CHECK(r.received == 3);
+  CHECK(r.valid == 2);
+  REQUIRE(r.newest.size() == 1);
+  CHECK(r.newest[0].labels.size() == 4);
+  CHECK(r.kinds.size() == 1);
+}
+
+TEST_CASE("a malformed record is skipped and the next one still arrives") {
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    auto r = feed_all("{'label': \"['#a']\", 'data': '[1, 2]'};;\n{'nope';;\n" + py3_record, size);
+    CHECK(r.received == 3);
+    CHECK(r.valid == 1);
+    CHECK(r.kinds.size() == 2);  // two different kinds: length mismatch, syntax
+    REQUIRE_FALSE(r.newest.empty());
+    CHECK(r.newest.back().labels == std::vector<std::string>{"#world", "#cpp"});
+  }
+}
+
+TEST_CASE("a stream without separator past the limit is cut and resynchronised on the next ';;'") {
+  const std::string junk(300, 'x');
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    auto r = feed_all(py3_record + junk + ";;\n" + py3_cafe, size, 100);
+    CHECK(r.overflows == 1);
+    CHECK(r.valid == 2);
+    REQUIRE_FALSE(r.newest.empty());
+    CHECK(r.newest.back().counts == std::vector<std::int64_t>{2, 1, 1, 1});
+  }
+}
+
+TEST_CASE("the malformed tally logs each kind once and keeps memory bounded") {
+  receiver::malformed_tally tally;
+  CHECK(tally.note("bad a"));
+  CHECK_FALSE(tally.note("bad a"));
+  CHECK(tally.note("bad b"));
+  CHECK(tally.count("bad a") == 2);
+  for (int i = 0; i < 200; ++i) tally.note("kind " + std::to_string(i));
+  CHECK(tally.total() == 203);
+  CHECK(tally.count("other") > 0);
+  CHECK_FALSE(tally.note("yet another kind"));  // "other" already logged
+}
+
+// ---- latest wins ----------------------------------------------------------------------------
+
+TEST_CASE("an idle slot hands the first record over at once") {
+  receiver::latest_slot slot;
+  CHECK_FALSE(slot.take(t0));
+  CHECK_FALSE(slot.offer("a"));
+  CHECK(slot.ready_at() == steady::time_point{});
+  CHECK(slot.take(t0) == "a");
+  CHECK(slot.in_flight());
+  CHECK_FALSE(slot.done(outcome::delivered, t0));
+  CHECK(slot.forwarded() == 1);
+  CHECK_FALSE(slot.waiting());
+}
+
+TEST_CASE("while a POST is in flight newer records replace the waiting one") {
+  receiver::latest_slot slot;
+  slot.offer("1");
+  REQUIRE(slot.take(t0) == "1");
+  CHECK_FALSE(slot.offer("2"));
+  CHECK(slot.offer("3"));
+  CHECK(slot.offer("4"));
+  CHECK_FALSE(slot.take(t0));  // one POST at a time
+  CHECK_FALSE(slot.ready_at());
+  slot.done(outcome::delivered, t0);
+  CHECK(slot.take(t0) == "4");
+  slot.done(outcome::delivered, t0);
+  CHECK(slot.forwarded() == 2);
+  CHECK(slot.superseded() == 2);
+}
+
+TEST_CASE("a failed POST is retried after a back-off doubling from 100 ms to 2 s") {
+  receiver::latest_slot slot;
+  slot.offer("a");
+  auto now = t0;
+  std::vector<steady::duration> delays;
+  for (int i = 0; i < 7; ++i) {
+    auto body = slot.take(now);
+    REQUIRE(body == "a");
+    auto delay = slot.done(outcome::failed, now);
+    REQUIRE(delay);
+    delays.push_back(*delay);
+    CHECK_FALSE(slot.take(now + *delay - 1ms));  // not before the delay
+    CHECK(slot.ready_at() == now + *delay);
+    now += *delay;
+  }
+  CHECK(delays == std::vector<steady::duration>{100ms, 200ms, 400ms, 800ms, 1600ms, 2s, 2s});
+  CHECK(slot.failures() == 7);
+  CHECK(slot.failing_streak() == 7);
+  REQUIRE(slot.take(now) == "a");
+  slot.done(outcome::delivered, now);
+  CHECK(slot.failing_streak() == 0);
+  slot.offer("b");  // back-off reset by the success: no delay now
+  CHECK(slot.take(now) == "b");
+}
+
+TEST_CASE("when the dashboard returns the newest record is delivered, not the failed one") {
+  receiver::latest_slot slot;
+  slot.offer("old");
+  REQUIRE(slot.take(t0) == "old");
+  slot.offer("newer");
+  auto delay = slot.done(outcome::failed, t0);
+  REQUIRE(delay);
+  slot.offer("newest");
+  CHECK(slot.take(t0 + *delay) == "newest");
+  slot.done(outcome::delivered, t0 + *delay);
+  CHECK(slot.superseded() == 2);  // "old" dropped after failing, "newer" replaced while waiting
+  CHECK(slot.forwarded() == 1);
+}
+
+TEST_CASE("a rejected record is dropped, not retried") {
+  receiver::latest_slot slot;
+  slot.offer("bad");
+  REQUIRE(slot.take(t0));
+  CHECK_FALSE(slot.done(outcome::rejected, t0));
+  CHECK_FALSE(slot.waiting());
+  CHECK(slot.rejected() == 1);
+}
+
+TEST_CASE("HTTP statuses are classified as delivered, rejected or failed") {
+  CHECK(receiver::classify(201) == outcome::delivered);
+  CHECK(receiver::classify(200) == outcome::delivered);
+  CHECK(receiver::classify(400) == outcome::rejected);
+  CHECK(receiver::classify(413) == outcome::rejected);
+  CHECK(receiver::classify(429) == outcome::failed);
+  CHECK(receiver::classify(503) == outcome::failed);
+  CHECK(receiver::classify(0) == outcome::failed);
+  CHECK(receiver::classify(302) == outcome::failed);
+}
+
+// ---- the form body --------------------------------------------------------------------------
+
+TEST_CASE("the form body is what Python requests posts for the record's dict") {
+  // urllib.parse.urlencode({'label': "['#world', '#cpp']", 'data': '[1, 1]'})
+  CHECK(receiver::form_body({{"#world", "#cpp"}, {1, 1}}) ==
+        "label=%5B%27%23world%27%2C+%27%23cpp%27%5D&data=%5B1%2C+1%5D");
+}
+
+TEST_CASE("the form body carries canonical Python 3 literals whatever the record's dialect") {
+  // urlencode({'label': str(['#café', "#it's", '#a\u200db', 'x y~_.-']), 'data': '[3, 2, 1, 1]'})
+  CHECK(receiver::form_body({{"#caf\xc3\xa9", "#it's", "#a\xe2\x80\x8d" "b", "x y~_.-"}, {3, 2, 1, 1}}) ==
+        "label=%5B%27%23caf%C3%A9%27%2C+%22%23it%27s%22%2C+%27%23a%5Cu200db%27%2C+%27x+y~_.-%27%5D"
+        "&data=%5B3%2C+2%2C+1%2C+1%5D");
+  auto py2 = wire::record::parse(py2_record.substr(0, py2_record.size() - 3));
+  REQUIRE(py2);
+  CHECK(receiver::form_body(*py2) ==
+        "label=%5B%27%23foo%27%2C+%27%23caf%C3%A9%27%2C+%22%23it%27s%22%5D&data=%5B3%2C+1%2C+2%5D");
+}
+
+TEST_CASE("an empty top list is posted as two empty lists") {
+  CHECK(receiver::form_body({}) == "label=%5B%5D&data=%5B%5D");
+}
+
+TEST_CASE("the stats line names every counter") {
+  receiver::stats s;
+  s.received = 5;
+  s.forwarded = 2;
+  s.superseded = 3;
+  CHECK(receiver::stats_line(s) ==
+        "connections=0 received=5 forwarded=2 superseded=3 malformed=0 overflows=0 rejected=0 failed_attempts=0");
+}
