@@ -94,7 +94,9 @@ class Proc:
         return self.popen.poll()
 
     def log_text(self):
-        self._log.flush()
+        """Everything the program printed so far (also after stop())."""
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig=signal.SIGTERM, timeout=10.0):

@@ -1,0 +1,163 @@
+"""twitter_client against a local fake Twitter (tests/e2e/fake_twitter.py).
+
+The fake serves the real stream captures of ../shared/data/tweets/raw with chunked transfer and
+keep-alives, drops a connection mid-line, answers 429 and 503, stalls; it checks the OAuth 1.0a
+signature of every v1.1 request and the bearer token of every v2 call. The client must forward
+every complete tweet of every connection, in order, and reconnect with the right back-off class.
+"""
+import json
+import os
+import re
+import signal
+import sys
+
+import pytest
+
+from fake_twitter import EngineSink, lines_of, parse_frames
+from harness import ARTIFACTS, COMPAT, HERE, PYTHON, free_port, program, shared_data, wait_port, wait_until
+
+sys.path.insert(0, str(COMPAT))
+import twitter_client_framing as port  # noqa: E402
+
+V1_FILE = "python-twitter_streaming_lines.json"
+TORN_FILE = "rtweet_stream-20210221173118.json"
+V2_FILE = "twarc-csv_streaming_output_with_error.jsonl"
+SECRETS = {"FAKE_CONSUMER_KEY": "ck-abc123", "FAKE_CONSUMER_SECRET": "cs-S3cr3t+/=", "FAKE_TOKEN": "12-tok",
+           "FAKE_TOKEN_SECRET": "ts-!*'()", "FAKE_BEARER": "AAAA%2Fbearer=="}
+V1_ENV = {"TWITTER_CONSUMER_KEY": SECRETS["FAKE_CONSUMER_KEY"], "TWITTER_CONSUMER_SECRET": SECRETS["FAKE_CONSUMER_SECRET"],
+          "TWITTER_ACCESS_TOKEN": SECRETS["FAKE_TOKEN"], "TWITTER_ACCESS_SECRET": SECRETS["FAKE_TOKEN_SECRET"]}
+NO_CREDS = {k: "" for k in ("TWITTER_BEARER_TOKEN", "TWITTER_CONSUMER_KEY", "TWITTER_CONSUMER_SECRET",
+                            "TWITTER_ACCESS_TOKEN", "TWITTER_ACCESS_SECRET")}
+
+
+def start_fake(procs, script):
+    raw = shared_data("tweets", "raw")
+    port_no = free_port()
+    fake = procs("fake_twitter", [PYTHON, str(HERE / "fake_twitter.py"), "--port", str(port_no), "--script", script,
+                                  "--raw-dir", str(raw)], env=SECRETS)
+    wait_port(port_no, proc=fake)
+    return fake, f"http://127.0.0.1:{port_no}", raw
+
+
+def log_of(proc):
+    """The program's output so far (also after stop(), which closes the Proc's own handle)."""
+    return proc.log_path.read_text(errors="replace")
+
+
+def events(fake):
+    out = []
+    for line in log_of(fake).splitlines():
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def expected(raw, *parts):
+    """Port framing of the first n lines of each (file, n) part (n None = all)."""
+    out = b""
+    for name, n in parts:
+        lines = lines_of((raw / name).read_bytes())
+        out += port.frame_lines([l.rstrip(b"\n").rstrip(b"\r") for l in lines[:n]])
+    return out
+
+
+def client(procs, source, api_url, sink, env, *extra):
+    argv = [program("twitter_client"), "--source", source, "--api-url", api_url, "--engine",
+            f"127.0.0.1:{sink.port}", "--stats-interval", "1", "--backoff-scale", "0.01", *extra]
+    return procs("twitter_client", argv, env={**NO_CREDS, **env})
+
+
+def backoff_classes(log):
+    return re.findall(r"reconnecting in \d+ ms \(([a-z-]+) back-off", log)
+
+
+def test_v1_reconnects_by_class_and_forwards_every_complete_tweet_in_order(procs):
+    script = f"cut:{V1_FILE}:10;status:429;stall:{TORN_FILE}:100;status:503;ok:{V1_FILE}"
+    fake, url, raw = start_fake(procs, script)
+    sink = EngineSink()
+    want = expected(raw, (V1_FILE, 10), (TORN_FILE, 100), (V1_FILE, None))
+    c = client(procs, "twitter-v1", url, sink, V1_ENV, "--stall-timeout", "1")
+    wait_until(lambda: len(sink.data()) >= len(want) or c.poll() is not None, timeout=60, message="every tweet")
+    got = sink.data()
+    assert c.stop(signal.SIGINT) == 0, log_of(c)
+    log = log_of(c)
+    assert got == want, log
+    assert backoff_classes(log) == ["network", "rate-limit", "network", "http"], log
+    assert "stalled" in log
+    ev = events(fake)
+    assert not [e for e in ev if e["event"] == "auth_fail"], ev
+    connects = [e for e in ev if e["event"] == "connect"]
+    assert [e["step"].split(":")[0] for e in connects] == ["cut", "status", "stall", "status", "ok"]
+    # 429: 60 s nominal, 0.6 s at scale 0.01; a network error waits 2.5 ms (nominal 250 ms).
+    gap_after_429 = connects[2]["t"] - connects[1]["t"]
+    assert gap_after_429 >= 0.55
+    assert "nominal 60000 ms" in log and "nominal 5000 ms" in log and "nominal 250 ms" in log
+    assert "received SIGINT" in log
+    for secret in SECRETS.values():
+        assert secret not in log
+
+
+def test_v2_sets_rules_with_the_bearer_token_and_streams(procs):
+    fake, url, raw = start_fake(procs, f"ok:{V2_FILE};ok:{V2_FILE}")
+    sink = EngineSink()
+    want = expected(raw, (V2_FILE, None))
+    assert len(parse_frames(want)[0]) == 7
+    env = {"TWITTER_BEARER_TOKEN": SECRETS["FAKE_BEARER"]}
+    c = client(procs, "twitter", url, sink, env, "--rule", "#cpp", "--rule", "has:hashtags lang:en")
+    wait_until(lambda: len(sink.data()) >= len(want), timeout=30, message="the v2 tweets")
+    assert c.stop() == 0
+    assert sink.data() == want
+    # A second run replaces the rules: the old ones are deleted first.
+    c2 = client(procs, "twitter", url, EngineSink(), env, "--rule", "#wallaroo")
+    wait_until(lambda: "stream: connected" in log_of(c2), timeout=30, message="second connection")
+    assert c2.stop() == 0
+    ev = events(fake)
+    assert not [e for e in ev if e["event"] == "auth_fail"]
+    kinds = [e["event"] for e in ev if e["event"].startswith("rules")]
+    assert kinds == ["rules_list", "rules_add", "rules_list", "rules_delete", "rules_add"]
+    adds = [e["values"] for e in ev if e["event"] == "rules_add"]
+    assert adds == [["#cpp", "has:hashtags lang:en"], ["#wallaroo"]]
+    assert [e["ids"] for e in ev if e["event"] == "rules_delete"] == [["1", "2"]]
+    for log in (log_of(c), log_of(c2)):
+        assert SECRETS["FAKE_BEARER"] not in log
+
+
+def test_a_refused_bearer_token_ends_with_what_to_fix(procs):
+    fake, url, _ = start_fake(procs, f"ok:{V2_FILE}")
+    c = client(procs, "twitter", url, EngineSink(), {"TWITTER_BEARER_TOKEN": "wrong-token"})
+    c.popen.wait(30)
+    assert c.returncode == 1
+    assert "TWITTER_BEARER_TOKEN" in log_of(c)
+    assert "wrong-token" not in log_of(c)
+    assert [e for e in events(fake) if e["event"] == "auth_fail"]
+
+
+def test_a_bad_oauth_signature_gets_401_and_the_v1_retirement_advice(procs):
+    fake, url, _ = start_fake(procs, f"ok:{V1_FILE}")
+    env = {**V1_ENV, "TWITTER_ACCESS_SECRET": "not-the-secret"}
+    c = client(procs, "twitter-v1", url, EngineSink(), env)
+    c.popen.wait(30)
+    assert c.returncode == 1
+    assert "retired" in log_of(c) and "--source twitter" in log_of(c)
+    fails = [e for e in events(fake) if e["event"] == "auth_fail"]
+    assert fails and fails[0]["problem"] == "bad signature"
+
+
+def test_credentials_file_must_be_private(procs):
+    fake, url, raw = start_fake(procs, f"ok:{V2_FILE}")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"client-creds-{os.getpid()}.env"
+    path.write_text(f"# test\nTWITTER_BEARER_TOKEN={SECRETS['FAKE_BEARER']}\n")
+    os.chmod(path, 0o644)
+    sink = EngineSink()
+    c = client(procs, "twitter", url, sink, {}, "--credentials", str(path))
+    c.popen.wait(30)
+    assert c.returncode == 2
+    assert "readable by group or others" in log_of(c)
+    os.chmod(path, 0o600)
+    c = client(procs, "twitter", url, sink, {}, "--credentials", str(path))
+    want = expected(raw, (V2_FILE, None))
+    wait_until(lambda: sink.data() == want, timeout=30, message="tweets with the token from the file")
+    assert c.stop() == 0
+    assert SECRETS["FAKE_BEARER"] not in log_of(c)
+    path.unlink()

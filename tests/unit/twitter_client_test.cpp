@@ -1,0 +1,438 @@
+// Unit tests of twitter_client's pure logic: text extraction, line splitting, OAuth 1.0a,
+// reconnect rules, the synthetic generator, the frame queue, credentials.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fragments.hpp"
+#include "twitter_client/credentials.hpp"
+#include "twitter_client/frame_queue.hpp"
+#include "twitter_client/line_splitter.hpp"
+#include "twitter_client/oauth.hpp"
+#include "twitter_client/reconnect.hpp"
+#include "twitter_client/synthetic.hpp"
+#include "twitter_client/tweet_text.hpp"
+#include "wire/frame.hpp"
+
+using namespace twitter_client;
+using namespace std::chrono_literals;
+using trend_test::for_each_fragment;
+using trend_test::fragment_sizes;
+
+namespace {
+
+frame_batch batch_of(const std::vector<std::string>& texts) {
+  frame_batch b;
+  for (const auto& t : texts) {
+    REQUIRE(wire::frame::encode_tweet(t, b.bytes));
+    ++b.frames;
+  }
+  return b;
+}
+
+std::vector<std::string> payloads(std::string_view bytes) {
+  std::vector<std::string> out;
+  while (!bytes.empty()) {
+    auto d = wire::frame::decode(bytes);
+    REQUIRE(d.state == wire::frame::status::ok);
+    out.emplace_back(d.payload.substr(0, d.payload.size() - 1));
+    bytes.remove_prefix(d.consumed);
+  }
+  return out;
+}
+
+std::vector<std::string> drain(frame_queue& q) {
+  std::vector<std::string> out;
+  while (auto b = q.pop(0ms)) {
+    auto p = payloads(b->pending());
+    CHECK(p.size() == b->frames);
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- OAuth 1.0a
+
+TEST_CASE("oauth: Twitter's worked example signs as hCtSmYh+iHYCEqBWrE7C7hYmtUk=") {
+  const oauth::params request{{"status", "Hello Ladies + Gentlemen, a signed OAuth request!"},
+                              {"include_entities", "true"}};
+  const oauth::params oauth_params{{"oauth_consumer_key", "xvz1evFS4wEEPTGEFPHBog"},
+                                   {"oauth_nonce", "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg"},
+                                   {"oauth_signature_method", "HMAC-SHA1"},
+                                   {"oauth_timestamp", "1318622958"},
+                                   {"oauth_token", "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb"},
+                                   {"oauth_version", "1.0"}};
+  const std::string base =
+      oauth::signature_base("post", "https://api.twitter.com/1.1/statuses/update.json", request, oauth_params);
+  CHECK(base ==
+        "POST&https%3A%2F%2Fapi.twitter.com%2F1.1%2Fstatuses%2Fupdate.json&include_entities%3Dtrue%26oauth_consumer_"
+        "key%3Dxvz1evFS4wEEPTGEFPHBog%26oauth_nonce%3DkYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg%26oauth_signature_"
+        "method%3DHMAC-SHA1%26oauth_timestamp%3D1318622958%26oauth_token%3D370773112-"
+        "GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb%26oauth_version%3D1.0%26status%3DHello%2520Ladies%2520%252B%"
+        "2520Gentlemen%252C%2520a%2520signed%2520OAuth%2520request%2521");
+  CHECK(oauth::sign(base, "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw", "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE") ==
+        "hCtSmYh+iHYCEqBWrE7C7hYmtUk=");
+
+  const oauth::credentials creds{"xvz1evFS4wEEPTGEFPHBog", "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
+                                 "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+                                 "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE"};
+  const std::string header =
+      oauth::authorization_header("POST", "https://api.twitter.com/1.1/statuses/update.json", request, creds,
+                                  "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg", "1318622958");
+  CHECK(header ==
+        "OAuth oauth_consumer_key=\"xvz1evFS4wEEPTGEFPHBog\", oauth_nonce=\"kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg\", "
+        "oauth_signature=\"hCtSmYh%2BiHYCEqBWrE7C7hYmtUk%3D\", oauth_signature_method=\"HMAC-SHA1\", "
+        "oauth_timestamp=\"1318622958\", oauth_token=\"370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb\", "
+        "oauth_version=\"1.0\"");
+}
+
+TEST_CASE("oauth: percent-encoding keeps only RFC 3986 unreserved characters") {
+  CHECK(oauth::percent_encode("Az09-._~") == "Az09-._~");
+  CHECK(oauth::percent_encode("Ladies + Gentlemen") == "Ladies%20%2B%20Gentlemen");
+  CHECK(oauth::percent_encode("-130,-20,100,50") == "-130%2C-20%2C100%2C50");
+  CHECK(oauth::percent_encode("#") == "%23");
+  CHECK(oauth::percent_encode("café") == "caf%C3%A9");
+  CHECK(oauth::percent_encode("*'()!") == "%2A%27%28%29%21");
+}
+
+TEST_CASE("oauth: a nonce is 32 alphanumeric characters and changes") {
+  const auto a = oauth::make_nonce(), b = oauth::make_nonce();
+  CHECK(a.size() == 32);
+  CHECK(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") == std::string::npos);
+  CHECK(a != b);
+}
+
+// ---------------------------------------------------------------- tweet text
+
+TEST_CASE("text: v1.1 prefers extended_tweet.full_text, then full_text, then text") {
+  auto t = extract_tweet_text(
+      R"({"text":"short #a…","extended_tweet":{"full_text":"short #a and the rest #b"},"full_text":"ft"})");
+  CHECK(t.kind == line_kind::tweet);
+  CHECK(t.text == "short #a and the rest #b");
+  CHECK(extract_tweet_text(R"({"full_text":"whole","text":"cut"})").text == "whole");
+  CHECK(extract_tweet_text(R"({"id":1,"text":"plain \u00e9 \ud83d\ude02"})").text == "plain é 😂");
+}
+
+TEST_CASE("text: original mode reads only the top-level text, like twitter_client.py") {
+  const char* line = R"({"text":"short","extended_tweet":{"full_text":"long"}})";
+  CHECK(extract_tweet_text(line, text_mode::original).text == "short");
+  CHECK(extract_tweet_text(R"({"full_text":"x"})", text_mode::original).kind == line_kind::other);
+  CHECK(extract_tweet_text(R"({"data":{"text":"v2"}})", text_mode::original).kind == line_kind::other);
+}
+
+TEST_CASE("text: v2 messages use data.note_tweet.text, then data.text") {
+  CHECK(extract_tweet_text(R"({"data":{"id":"1","text":"v2 #x"},"matching_rules":[{"id":"1","tag":"t"}]})").text ==
+        "v2 #x");
+  CHECK(extract_tweet_text(R"({"data":{"text":"cut…","note_tweet":{"text":"the long one"}}})").text ==
+        "the long one");
+}
+
+TEST_CASE("text: nested texts of users, retweets and quotes are not the tweet's text") {
+  auto t = extract_tweet_text(
+      R"({"retweeted_status":{"text":"inner","extended_tweet":{"full_text":"inner long"}},"user":{"text":"u"},"text":"RT outer"})");
+  CHECK(t.text == "RT outer");
+  CHECK(extract_tweet_text(R"({"user":{"text":"u"}})").kind == line_kind::other);
+  CHECK(extract_tweet_text(R"({"list":[{"text":"in array"}]})").kind == line_kind::other);
+  CHECK(extract_tweet_text(R"({"data":[{"text":"array of data"}]})").kind == line_kind::other);
+}
+
+TEST_CASE("text: stream notices and non-string texts are not tweets, torn lines are bad JSON") {
+  CHECK(extract_tweet_text(R"({"delete":{"status":{"id":1}}})").kind == line_kind::other);
+  CHECK(extract_tweet_text(R"({"limit":{"track":12}})").kind == line_kind::other);
+  CHECK(extract_tweet_text(R"({"text":null})").kind == line_kind::other);
+  CHECK(extract_tweet_text(R"({"text":5})").kind == line_kind::other);
+  CHECK(extract_tweet_text(R"(["text","x"])").kind == line_kind::other);
+  CHECK(extract_tweet_text(R"("text")").kind == line_kind::other);
+  CHECK(extract_tweet_text(R"({"text":"torn)").kind == line_kind::bad_json);
+  CHECK(extract_tweet_text(R"({"text":"a"}{"text":"b"})").kind == line_kind::bad_json);
+  CHECK(extract_tweet_text("{\"text\":\"bad \xff utf8\"}").kind == line_kind::bad_json);
+  CHECK(extract_tweet_text("").kind == line_kind::bad_json);
+}
+
+TEST_CASE("text: an empty text is still a tweet") {
+  auto t = extract_tweet_text(R"({"text":""})");
+  CHECK(t.kind == line_kind::tweet);
+  CHECK(t.text.empty());
+}
+
+// ---------------------------------------------------------------- line splitter
+
+TEST_CASE("lines: split correctly across chunk boundaries, keep-alives ignored") {
+  const std::string input = "{\"a\":1}\r\n\r\n{\"b\":2}\n\r\n  \r\n{\"c\":3}\r\npartial";
+  for (const std::size_t size : fragment_sizes) {
+    CAPTURE(size);
+    line_splitter s;
+    std::vector<std::string> lines;
+    for_each_fragment(input, size, [&](std::string_view piece) {
+      s.feed(piece, [&](std::string_view line) { lines.emplace_back(line); });
+    });
+    CHECK(lines == std::vector<std::string>{"{\"a\":1}", "{\"b\":2}", "{\"c\":3}"});
+    CHECK(s.keep_alives() == 3);
+    CHECK(s.pending() == 7);
+    CHECK(s.reset());
+    CHECK(s.pending() == 0);
+    CHECK_FALSE(s.reset());
+  }
+}
+
+TEST_CASE("lines: finish delivers a last line without a newline") {
+  line_splitter s;
+  std::vector<std::string> lines;
+  auto on = [&](std::string_view l) { lines.emplace_back(l); };
+  s.feed("one\ntwo", on);
+  s.finish(on);
+  CHECK(lines == std::vector<std::string>{"one", "two"});
+  s.finish(on);
+  CHECK(lines.size() == 2);
+}
+
+TEST_CASE("lines: an oversized line is discarded and counted, the next one survives") {
+  line_splitter s;
+  std::vector<std::string> lines;
+  auto on = [&](std::string_view l) { lines.emplace_back(l); };
+  const std::string big(max_line_bytes / 4, 'x');
+  s.feed("ok1\n", on);
+  for (int i = 0; i < 5; ++i) s.feed(big, on);
+  s.feed("tail\nok2\n", on);
+  CHECK(lines == std::vector<std::string>{"ok1", "ok2"});
+  CHECK(s.oversized() == 1);
+}
+
+// ---------------------------------------------------------------- reconnect policy
+
+TEST_CASE("reconnect: network errors back off linearly by 250 ms up to 16 s") {
+  reconnect_policy p;
+  CHECK(p.next_nominal(failure_class::network) == 250ms);
+  CHECK(p.next_nominal(failure_class::network) == 500ms);
+  CHECK(p.next_nominal(failure_class::network) == 750ms);
+  for (int i = 0; i < 100; ++i) p.next_nominal(failure_class::network);
+  CHECK(p.next_nominal(failure_class::network) == 16'000ms);
+}
+
+TEST_CASE("reconnect: HTTP errors back off exponentially from 5 s up to 320 s") {
+  reconnect_policy p;
+  std::vector<long long> got;
+  for (int i = 0; i < 9; ++i) got.push_back(p.next_nominal(failure_class::http).count());
+  CHECK(got == std::vector<long long>{5'000, 10'000, 20'000, 40'000, 80'000, 160'000, 320'000, 320'000, 320'000});
+}
+
+TEST_CASE("reconnect: 420 and 429 back off exponentially from 60 s") {
+  CHECK(classify_http(429) == failure_class::rate_limit);
+  CHECK(classify_http(420) == failure_class::rate_limit);
+  reconnect_policy p;
+  CHECK(p.next_nominal(failure_class::rate_limit) == 60'000ms);
+  CHECK(p.next_nominal(failure_class::rate_limit) == 120'000ms);
+  CHECK(p.next_nominal(failure_class::rate_limit) == 240'000ms);
+  for (int i = 0; i < 40; ++i) p.next_nominal(failure_class::rate_limit);
+  CHECK(p.next_nominal(failure_class::rate_limit) == 960'000ms);
+}
+
+TEST_CASE("reconnect: 401 and 403 are fatal with advice, other statuses are HTTP errors") {
+  CHECK(classify_http(401) == failure_class::fatal);
+  CHECK(classify_http(403) == failure_class::fatal);
+  CHECK(classify_http(500) == failure_class::http);
+  CHECK(classify_http(503) == failure_class::http);
+  CHECK(classify_http(404) == failure_class::http);
+  CHECK(fatal_advice(401, true).find("retired") != std::string::npos);
+  CHECK(fatal_advice(401, true).find("--source twitter") != std::string::npos);
+  CHECK(fatal_advice(401, false).find("TWITTER_BEARER_TOKEN") != std::string::npos);
+  CHECK(std::string(name(failure_class::rate_limit)) == "rate-limit");
+}
+
+TEST_CASE("reconnect: a working connection resets every class and scale shrinks delays") {
+  reconnect_policy p(0.01);
+  p.next_nominal(failure_class::http);
+  p.next_nominal(failure_class::network);
+  p.next_nominal(failure_class::rate_limit);
+  p.reset();
+  CHECK(p.next_nominal(failure_class::http) == 5'000ms);
+  CHECK(p.next_nominal(failure_class::network) == 250ms);
+  CHECK(p.scaled(60'000ms) == 600ms);
+}
+
+// ---------------------------------------------------------------- synthetic tweets
+
+namespace {
+std::uint64_t fnv1a(std::uint64_t h, std::string_view s) {
+  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ULL;
+  return h;
+}
+std::uint64_t digest(std::uint64_t seed, int n) {
+  synthetic_tweets gen(seed);
+  std::string t;
+  std::uint64_t h = 0xCBF29CE484222325ULL;
+  for (int i = 0; i < n; ++i) {
+    gen.next(t);
+    h = fnv1a(h, t);
+    h = fnv1a(h, "\n");
+  }
+  return h;
+}
+}  // namespace
+
+TEST_CASE("synthetic: one seed gives the same tweets, another seed others") {
+  CHECK(digest(42, 2000) == digest(42, 2000));
+  CHECK(digest(42, 2000) != digest(43, 2000));
+}
+
+TEST_CASE("synthetic: the output for seed 42 is pinned (same bytes on every platform)") {
+  // Integer-only generation: this value must never change unless the generator is meant to.
+  synthetic_tweets gen(42);
+  std::string first;
+  gen.next(first);
+  CHECK(first == "señor ... wow");
+  CHECK(digest(42, 1000) == 0xFDD587A56088FF4BULL);
+}
+
+TEST_CASE("synthetic: tweets carry 0 to 3 hashtags, about 0.9 on average") {
+  synthetic_tweets gen(7);
+  std::string t;
+  std::map<int, int> per_tweet;
+  for (int i = 0; i < 20'000; ++i) {
+    gen.next(t);
+    CHECK(!t.empty());
+    CHECK(t.size() < 280 * 4);
+    int tags = 0;
+    std::size_t at = 0;
+    while ((at = t.find('#', at)) != std::string::npos) {
+      ++tags;
+      ++at;
+    }
+    ++per_tweet[tags];
+  }
+  CHECK(per_tweet.size() == 4);
+  CHECK(per_tweet.rbegin()->first == 3);
+  CHECK(per_tweet[0] > 9'000);
+  CHECK(per_tweet[0] < 11'000);
+}
+
+TEST_CASE("synthetic: hashtags follow Zipf, the top rank about twice as frequent as the second") {
+  zipf_sampler z(10'000);
+  prng rng(3);
+  std::vector<int> counts(10'000);
+  const int n = 200'000;
+  for (int i = 0; i < n; ++i) ++counts[z.sample(rng)];
+  // H(10000) ~ 9.79: rank 0 has ~10.2 % of the mass, rank 1 ~5.1 %, rank 9 ~1.0 %.
+  CHECK(counts[0] > n * 0.095);
+  CHECK(counts[0] < n * 0.109);
+  CHECK(counts[0] > counts[1] * 1.7);
+  CHECK(counts[0] < counts[1] * 2.3);
+  CHECK(counts[9] > n * 0.008);
+  CHECK(counts[9] < n * 0.012);
+}
+
+TEST_CASE("synthetic: the vocabulary holds distinct hashtags") {
+  synthetic_tweets gen(1, 20'000);
+  std::set<std::string> seen;
+  for (std::size_t r = 0; r < 20'000; ++r) {
+    CHECK(gen.tag(r).front() == '#');
+    seen.insert(gen.tag(r));
+  }
+  CHECK(seen.size() == 20'000);
+}
+
+// ---------------------------------------------------------------- frame queue
+
+TEST_CASE("queue: cut_frames finds the last frame boundary before a partial write") {
+  const frame_batch b = batch_of({"a", "bb", "ccc"});  // frames of 7, 8, 9 bytes
+  CHECK(cut_frames(b.pending(), 0).boundary == 0);
+  CHECK(cut_frames(b.pending(), 6).boundary == 0);
+  CHECK(cut_frames(b.pending(), 7).boundary == 7);
+  CHECK(cut_frames(b.pending(), 7).frames == 1);
+  CHECK(cut_frames(b.pending(), 14).boundary == 7);
+  CHECK(cut_frames(b.pending(), 15).frames == 2);
+  CHECK(cut_frames(b.pending(), 24).boundary == 24);
+  CHECK(cut_frames(b.pending(), 24).frames == 3);
+}
+
+TEST_CASE("queue: when full, the oldest frames are dropped and counted") {
+  frame_queue q(5, 1 << 20);
+  CHECK(q.push(batch_of({"1", "2", "3"})) == 0);
+  CHECK(q.push(batch_of({"4", "5"})) == 0);
+  CHECK(q.push(batch_of({"6", "7"})) == 2);
+  CHECK(q.dropped() == 2);
+  CHECK(q.frames() == 5);
+  CHECK(drain(q) == std::vector<std::string>{"3", "4", "5", "6", "7"});
+  CHECK(q.frames() == 0);
+  CHECK(q.bytes() == 0);
+}
+
+TEST_CASE("queue: a batch larger than the queue keeps its newest frames") {
+  frame_queue q(2, 1 << 20);
+  q.push(batch_of({"old"}));
+  CHECK(q.push(batch_of({"a", "b", "c"})) == 2);
+  CHECK(drain(q) == std::vector<std::string>{"b", "c"});
+}
+
+TEST_CASE("queue: the byte bound drops whole old frames too") {
+  frame_queue q(100, 20);  // each 2-character tweet is an 8-byte frame
+  q.push(batch_of({"aa", "bb"}));
+  CHECK(q.push(batch_of({"cc"})) == 1);
+  CHECK(q.bytes() == 16);
+  CHECK(drain(q) == std::vector<std::string>{"bb", "cc"});
+}
+
+TEST_CASE("queue: pop merges small batches up to the coalescing size, in order") {
+  frame_queue q(100, 1 << 20);
+  for (const char* t : {"a", "b", "c", "d"}) q.push(batch_of({t}));
+  auto first = q.pop(0ms, 14);
+  REQUIRE(first);
+  CHECK(first->frames == 2);
+  CHECK(payloads(first->pending()) == std::vector<std::string>{"a", "b"});
+  CHECK(drain(q) == std::vector<std::string>{"c", "d"});
+}
+
+TEST_CASE("queue: frames put back after a failed write are the oldest, dropped first when full") {
+  frame_queue q(4, 1 << 20);
+  q.push(batch_of({"3", "4", "5"}));
+  CHECK(q.requeue_front(batch_of({"1", "2"})) == 1);
+  CHECK(q.dropped() == 1);
+  CHECK(drain(q) == std::vector<std::string>{"2", "3", "4", "5"});
+}
+
+TEST_CASE("queue: closed queues hand out what is left, then nothing, and push_wait refuses") {
+  frame_queue q(10, 1 << 20);
+  q.push(batch_of({"x"}));
+  q.close();
+  CHECK(q.closed());
+  CHECK_FALSE(q.push_wait(batch_of({"y"})));
+  CHECK(drain(q) == std::vector<std::string>{"x"});
+  CHECK_FALSE(q.pop(0ms));
+}
+
+// ---------------------------------------------------------------- credentials
+
+TEST_CASE("credentials: KEY=VALUE lines with comments, export and quotes") {
+  std::string error;
+  auto c = parse_credentials("# twitter\n\nexport TWITTER_BEARER_TOKEN=\"AAA=b%3D\"\r\nTWITTER_CONSUMER_KEY = k \n", error);
+  REQUIRE(c);
+  CHECK(c->at("TWITTER_BEARER_TOKEN") == "AAA=b%3D");
+  CHECK(c->at("TWITTER_CONSUMER_KEY") == "k");
+}
+
+TEST_CASE("credentials: a malformed line is named by number, never by content") {
+  std::string error;
+  CHECK_FALSE(parse_credentials("A=1\nsecret-without-equals\n", error));
+  CHECK(error.find("line 2") != std::string::npos);
+  CHECK(error.find("secret") == std::string::npos);
+}
+
+TEST_CASE("credentials: files readable by group or others are refused and the default source follows them") {
+  CHECK(readable_by_others(0644));
+  CHECK(readable_by_others(0640));
+  CHECK_FALSE(readable_by_others(0600));
+  CHECK_FALSE(readable_by_others(0700));
+  CHECK(default_source({}) == "synthetic");
+  CHECK(default_source({{"TWITTER_BEARER_TOKEN", "t"}}) == "twitter");
+  CHECK(default_source({{"TWITTER_BEARER_TOKEN", ""}}) == "synthetic");
+  CHECK(default_source({{"TWITTER_CONSUMER_KEY", "a"}, {"TWITTER_CONSUMER_SECRET", "b"},
+                        {"TWITTER_ACCESS_TOKEN", "c"}, {"TWITTER_ACCESS_SECRET", "d"}}) == "twitter-v1");
+  CHECK(default_source({{"TWITTER_CONSUMER_KEY", "a"}}) == "synthetic");
+}

@@ -1,0 +1,43 @@
+#pragma once
+// Twitter's documented reconnect rules for streaming connections. Pure: the caller sleeps.
+#include <chrono>
+#include <string>
+
+namespace twitter_client {
+
+/// Why a stream connection ended, which decides how long to wait before the next one.
+enum class failure_class {
+  network,     ///< TCP/TLS error, disconnect, stall: linear 250 ms steps up to 16 s
+  http,        ///< HTTP error status: exponential from 5 s up to 320 s
+  rate_limit,  ///< 420 or 429: exponential from 60 s (up to 960 s)
+  fatal,       ///< 401/403: retrying cannot help
+};
+
+/// The class of an HTTP status other than 200.
+failure_class classify_http(long status);
+
+/// Name used in log lines ("network", "http", "rate-limit", "fatal").
+const char* name(failure_class c);
+
+/// What to tell the user for a fatal status, per API (v1 = statuses/filter, else v2).
+std::string fatal_advice(long status, bool v1);
+
+/// Back-off state across consecutive failures; reset by a connection that delivered data.
+class reconnect_policy {
+public:
+  using ms = std::chrono::milliseconds;
+  /// `scale` shrinks every delay (tests use e.g. 0.01); 1.0 in production.
+  explicit reconnect_policy(double scale = 1.0) : scale_(scale) {}
+  /// The nominal delay (unscaled) before the next attempt after a failure of class c.
+  ms next_nominal(failure_class c);
+  /// The delay to actually wait: nominal times the scale.
+  ms scaled(ms nominal) const;
+  /// A connection succeeded (HTTP 200 and data): every class starts over.
+  void reset();
+
+private:
+  double scale_;
+  int network_ = 0, http_ = 0, rate_ = 0;  // consecutive failures per class
+};
+
+}  // namespace twitter_client

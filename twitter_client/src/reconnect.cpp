@@ -1,0 +1,62 @@
+#include "twitter_client/reconnect.hpp"
+
+#include <algorithm>
+
+namespace twitter_client {
+
+failure_class classify_http(long status) {
+  if (status == 401 || status == 403) return failure_class::fatal;
+  if (status == 420 || status == 429) return failure_class::rate_limit;
+  return failure_class::http;
+}
+
+const char* name(failure_class c) {
+  switch (c) {
+    case failure_class::network: return "network";
+    case failure_class::http: return "http";
+    case failure_class::rate_limit: return "rate-limit";
+    case failure_class::fatal: return "fatal";
+  }
+  return "?";
+}
+
+std::string fatal_advice(long status, bool v1) {
+  if (v1)
+    return "HTTP " + std::to_string(status) +
+           " from statuses/filter: Twitter retired the v1.1 streaming endpoint in 2023; use --source twitter "
+           "with TWITTER_BEARER_TOKEN (API v2 filtered stream), or check the four TWITTER_CONSUMER_KEY, "
+           "TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET values";
+  if (status == 401)
+    return "HTTP 401 from the v2 filtered stream: the bearer token was refused; check TWITTER_BEARER_TOKEN "
+           "(an App-only bearer token of a Project app)";
+  return "HTTP " + std::to_string(status) +
+         " from the v2 filtered stream: the app is not allowed to use it; attach it to a Project with "
+         "filtered-stream access (or fix the rules: see the message above)";
+}
+
+reconnect_policy::ms reconnect_policy::next_nominal(failure_class c) {
+  switch (c) {
+    case failure_class::network: {
+      network_ = std::min(network_ + 1, 64);
+      return std::min(ms(250) * network_, ms(16'000));
+    }
+    case failure_class::http: {
+      http_ = std::min(http_ + 1, 16);
+      return std::min(ms(5'000LL << (http_ - 1)), ms(320'000));
+    }
+    case failure_class::rate_limit: {
+      rate_ = std::min(rate_ + 1, 16);
+      return std::min(ms(60'000LL << (rate_ - 1)), ms(960'000));
+    }
+    case failure_class::fatal: break;
+  }
+  return ms(0);
+}
+
+reconnect_policy::ms reconnect_policy::scaled(ms nominal) const {
+  return ms(static_cast<ms::rep>(static_cast<double>(nominal.count()) * scale_));
+}
+
+void reconnect_policy::reset() { network_ = http_ = rate_ = 0; }
+
+}  // namespace twitter_client
