@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <list>
 #include <string>
+#include <utility>
 
 #include "common/log.hpp"
 #include "hashtags.hpp"
@@ -86,8 +88,9 @@ public:
     while (full() && !stopping_) co_await room_.async_wait(use_nothrow);
   }
 
-  /// The connect / write / reconnect loop.
-  awaitable<void> run() {
+  /// The connect / write / reconnect loop. `first_attempt_done` runs once the first attempt to
+  /// connect has succeeded or failed.
+  awaitable<void> run(std::function<void()> first_attempt_done) {
     wire::backoff delay(100ms, 5s);
     bool announced_wait = false;
     while (!stopping_) {
@@ -98,6 +101,7 @@ public:
         auto [cerr, ep] = co_await asio::async_connect(socket_, results, use_nothrow);
         err = cerr;
       }
+      if (first_attempt_done) std::exchange(first_attempt_done, nullptr)();
       if (stopping_) break;
       if (err) {
         const auto wait = delay.next();
@@ -239,9 +243,13 @@ public:
       acceptor.listen();
       common::log::info("listening for " + std::string(cfg_.format == input_format::framed ? "framed" : "line") +
                         " tweets on " + endpoint_text(acceptor.local_endpoint()));
-      asio::co_spawn(io_, accept_loop(acceptor), asio::detached);
     }
-    asio::co_spawn(io_, sink_.run(), asio::detached);
+    // Sources are accepted once the first attempt to reach the receiver is over, so that with a
+    // receiver already listening no early record is folded into "the newest one". Connections
+    // made meanwhile wait in the listen backlog.
+    asio::co_spawn(io_, sink_.run([this] {
+      for (auto& acceptor : acceptors_) asio::co_spawn(io_, accept_loop(acceptor), asio::detached);
+    }), asio::detached);
     if (cfg_.stats_interval.count() > 0) asio::co_spawn(io_, stats_loop(), asio::detached);
     signals_.async_wait([this](const std::error_code& err, int signo) {
       if (!err) asio::co_spawn(io_, shutdown(signo), asio::detached);

@@ -48,7 +48,12 @@ done
 
 say() { printf 'run.sh: %s\n' "$*" >&2; }
 
-port_taken() { (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null; }
+# Whether something LISTENs on a TCP port, read from /proc/net without connecting: the original
+# socket_receiver.py accepts exactly one connection, which a probe would use up.
+port_taken() {
+  awk -v port="$(printf '%04X' "$1")" 'FNR > 1 { n = split($2, a, ":"); if (a[n] == port && $4 == "0A") found = 1 }
+    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
 
 for spec in "dashboard:$dashboard_port" "receiver:$receiver_port" "engine:$engine_port"; do
   name=${spec%%:*} port=${spec##*:}
@@ -77,13 +82,12 @@ stop_all() {
   local code=${1:-0}
   trap - INT TERM EXIT
   say "stopping"
-  local i
+  # Downstream last: the engine flushes into a receiver that is still up, and so on.
+  local i deadline
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-  done
-  local deadline=$((SECONDS + stop_timeout))
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    while kill -0 "${pids[$i]}" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    kill -TERM "${pids[$i]}" 2>/dev/null || continue
+    deadline=$((SECONDS + stop_timeout))
+    while kill -0 "${pids[$i]}" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
     if kill -0 "${pids[$i]}" 2>/dev/null; then
       say "${names[$i]} did not stop in ${stop_timeout} s; killing it"
       kill -KILL "${pids[$i]}" 2>/dev/null || true

@@ -60,6 +60,34 @@ def wait_port(port, host="127.0.0.1", timeout=10.0, proc=None):
     raise AssertionError(f"nothing listens on {host}:{port} after {timeout} s")
 
 
+def is_listening(port):
+    """True when a socket LISTENs on TCP `port` (read from /proc/net, without connecting: the
+    original receiver accepts exactly one connection, which a probe would use up)."""
+    want = f"{port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[1].rsplit(":", 1)[1] == want and fields[3] == "0A":
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def wait_listening(port, timeout=10.0, proc=None):
+    """Waits until something listens on `port`, without connecting to it."""
+    deadline = time.monotonic() + timeout
+    while not is_listening(port):
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{proc.name} exited with {proc.returncode} before listening on {port}:\n{proc.log_text()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing listens on port {port} after {timeout} s")
+        time.sleep(0.02)
+
+
 def wait_until(predicate, timeout=10.0, interval=0.02, message="condition"):
     """Polls predicate() until it returns a truthy value, which is returned."""
     deadline = time.monotonic() + timeout

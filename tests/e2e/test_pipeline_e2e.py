@@ -1,0 +1,170 @@
+"""The whole pipeline end to end: real processes, real sockets, real HTTP.
+
+* all four of ours on every real tweet: the dashboard ends on the top 10 the Python 3 port of
+  the original computes;
+* the swap matrix: each piece replaced by its Python original, and all four Python;
+* netcat alone feeding the engine, in both input formats;
+* healing: receiver, dashboard and engine each killed and restarted while the client streams.
+"""
+import shutil
+import time
+
+import pytest
+
+from harness import ARTIFACTS, program, shared_data, wait_until
+from pipeline import Pipeline, expected_top, top_of_record
+
+# A file of real tweets small enough for the all-Python pipeline (pandas does ~1,600 hashtags/s,
+# the original receiver one synchronous POST per record): 1,109 v2 tweets.
+SWAP_FILE = ("tweets", "twarc-csv.v2.jsonl")
+
+
+@pytest.fixture(scope="module")
+def all_tweets(tmp_path_factory):
+    """Every real tweet of ../shared/data/tweets in one JSONL file (outside the repository)."""
+    folder = shared_data("tweets")
+    path = tmp_path_factory.mktemp("tweets") / "all.jsonl"
+    with open(path, "wb") as out:
+        for f in sorted(folder.glob("*.jsonl")):
+            data = f.read_bytes()
+            out.write(data if data.endswith(b"\n") else data + b"\n")
+    return path
+
+
+def test_all_four_of_ours_end_on_the_originals_top_10_over_every_real_tweet(procs, all_tweets):
+    expected = expected_top(all_tweets)  # the port's fast model, checked against pandas in test_engine_compat
+    p = Pipeline(procs).start_servers()
+    client = p.client("ours", all_tweets)
+    assert client.popen.wait(timeout=120) == 0, client.log_text()
+    p.wait_for_top(expected, timeout=30)
+    p.assert_running()
+
+
+SWAPS = {
+    "python client framing": dict(client="python"),
+    "python engine (machida stand-in)": dict(engine="python"),
+    "python receiver": dict(receiver="python"),
+    "python dashboard (Flask)": dict(dashboard="python"),
+    "all four python": dict(client="python", engine="python", receiver="python", dashboard="python"),
+}
+
+
+@pytest.mark.parametrize("swap", list(SWAPS))
+def test_each_piece_swaps_with_its_python_original(procs, swap):
+    tweets = shared_data(*SWAP_FILE)
+    expected = expected_top(tweets)
+    kinds = dict(SWAPS[swap])
+    client_kind = kinds.pop("client", "ours")
+    p = Pipeline(procs, **kinds).start_servers()
+    client = p.client(client_kind, tweets)
+    assert client.popen.wait(timeout=120) == 0, client.log_text()
+    # The original receiver posts every record, one at a time: give the all-Python run time.
+    p.wait_for_top(expected, timeout=180)
+    p.assert_running("dashboard", "engine")
+
+
+def nc_send(port, data):
+    """Sends bytes with Debian's netcat-openbsd, as a person would."""
+    if not shutil.which("nc"):
+        pytest.skip("nc (netcat-openbsd) is not installed")
+    import subprocess
+    subprocess.run(["nc", "-q1", "127.0.0.1", str(port)], input=data, check=True, timeout=20)
+
+
+def test_netcat_alone_feeds_the_pipeline_in_framed_format(procs):
+    p = Pipeline(procs).start_servers()
+    nc_send(p.engine_port, b"00016Hello #everyone\n")           # the README's example
+    text = "#world #cpp #cpp #café\n".encode()
+    nc_send(p.engine_port, b"%05d" % len(text) + text)
+    p.wait_for_top((["#cpp", "#everyone", "#world", "#café"], [2, 1, 1, 1]), timeout=15)
+
+
+def test_netcat_alone_feeds_the_pipeline_in_lines_format(procs, tmp_path):
+    typed = "typing #tweets #by #hand\nmore #tweets\n#hand #tweets\n"
+    (tmp_path / "typed.txt").write_text(typed)
+    expected = expected_top(tmp_path / "typed.txt", lines=True)
+    assert expected == (["#tweets", "#hand", "#by"], [3, 2, 1])
+    p = Pipeline(procs, engine_args=["--input-format", "lines"]).start_servers()
+    nc_send(p.engine_port, typed.encode())
+    p.wait_for_top(expected, timeout=15)
+
+
+def test_the_pipeline_heals_when_receiver_dashboard_and_engine_restart(procs):
+    p = Pipeline(procs).start_servers()
+    client = procs("client-synthetic", [program("twitter_client"), "--source", "synthetic", "--rate", "2000",
+                                        "--engine", f"127.0.0.1:{p.engine_port}", "--stats-interval", "1"])
+
+    def changes_after(before, what):
+        """Waits until the dashboard shows something other than `before` (it moves with the stream)."""
+        return wait_until(lambda: (t := p.top()) is not None and t != before and len(t[0]) == 10 and t,
+                          timeout=20, interval=0.1, message=f"the dashboard to update after {what}")
+
+    first = changes_after(None, "start")
+    client_pid = client.popen.pid
+
+    # 1. receiver: the engine reconnects to the new one, which delivers the newest top 10.
+    p.restart("receiver")
+    after_receiver = changes_after(first, "the receiver restart")
+    assert "lost receiver" in p.running["engine"].log_text()
+
+    # 2. dashboard: a new one starts empty; the receiver delivers the newest top 10 to it.
+    p.restart("dashboard")
+    changes_after(([], []), "the dashboard restart")
+
+    # 3. engine: the client reconnects to the new engine; counts start again from zero, which is
+    #    what an engine restart loses today (the state lives in memory only).
+    before_engine = p.top()
+    p.restart("engine")
+    restarted = changes_after(before_engine, "the engine restart")
+    wait_until(lambda: (t := p.top()) and t[1][0] < before_engine[1][0], timeout=20, interval=0.1,
+               message="the dashboard to show the new engine's counts")
+    assert client.popen.pid == client_pid and client.poll() is None, "the client must not be restarted"
+    p.assert_running()
+    assert max(after_receiver[1]) > 0 and restarted
+
+
+def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path):
+    import os
+    import signal
+    import subprocess
+    from harness import SOURCE, free_port
+    tweets = shared_data(*SWAP_FILE)
+    expected = expected_top(tweets)
+    ports = {"DASHBOARD_PORT": free_port(), "RECEIVER_PORT": free_port(), "ENGINE_PORT": free_port()}
+    env = dict(os.environ, LOG_DIR=str(tmp_path / "logs"), BUILD_DIR=str(program("engine")).rsplit("/bin/", 1)[0],
+               **{k: str(v) for k, v in ports.items()})
+    run = subprocess.Popen([str(SOURCE / "scripts" / "run.sh"), "--no-build", "--", "--source", "replay", "--file",
+                            str(tweets)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        p = Pipeline(procs)
+        p.dashboard_port = ports["DASHBOARD_PORT"]
+        p.wait_for_top(expected, timeout=60)
+    finally:
+        run.send_signal(signal.SIGINT)
+        out = run.communicate(timeout=60)[0].decode()
+    assert run.returncode == 0, out
+    assert f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/" in out
+    for name in ("dashboard", "receiver", "engine", "client"):
+        assert (tmp_path / "logs" / f"{name}.log").stat().st_size > 0
+    # Every program is gone, and each said it stopped.
+    assert "stopped" in (tmp_path / "logs" / "engine.log").read_text()
+    with pytest.raises(OSError):
+        import socket
+        socket.create_connection(("127.0.0.1", ports["DASHBOARD_PORT"]), timeout=1)
+
+
+def test_run_script_refuses_a_taken_port(tmp_path):
+    import os
+    import subprocess
+    from harness import SOURCE, listen_once, free_port
+    port = free_port()
+    holder = listen_once(port)
+    try:
+        env = dict(os.environ, ENGINE_PORT=str(port), DASHBOARD_PORT=str(free_port()), RECEIVER_PORT=str(free_port()),
+                   LOG_DIR=str(tmp_path / "logs"))
+        done = subprocess.run([str(SOURCE / "scripts" / "run.sh"), "--no-build"], env=env, capture_output=True,
+                              text=True, timeout=30)
+    finally:
+        holder.close()
+    assert done.returncode == 1
+    assert f"port 127.0.0.1:{port} (for the engine) is already in use" in done.stderr
