@@ -123,16 +123,21 @@ def test_the_pipeline_heals_when_receiver_dashboard_and_engine_restart(procs):
     assert max(after_receiver[1]) > 0 and restarted
 
 
-def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path):
+@pytest.mark.parametrize("swapped", ["none", "python receiver and dashboard"])
+def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, swapped):
     import os
     import signal
     import subprocess
-    from harness import SOURCE, free_port
+    from harness import SOURCE, free_port, python_compat
     tweets = shared_data(*SWAP_FILE)
     expected = expected_top(tweets)
     ports = {"DASHBOARD_PORT": free_port(), "RECEIVER_PORT": free_port(), "ENGINE_PORT": free_port()}
     env = dict(os.environ, LOG_DIR=str(tmp_path / "logs"), BUILD_DIR=str(program("engine")).rsplit("/bin/", 1)[0],
                **{k: str(v) for k, v in ports.items()})
+    if swapped != "none":  # as README shows: the originals through *_CMD
+        update = f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/updateDashboard"
+        env["DASHBOARD_CMD"] = " ".join(python_compat("app.py") + [str(ports["DASHBOARD_PORT"])])
+        env["RECEIVER_CMD"] = " ".join(python_compat("socket_receiver.py") + [str(ports["RECEIVER_PORT"]), update])
     run = subprocess.Popen([str(SOURCE / "scripts" / "run.sh"), "--no-build", "--", "--source", "replay", "--file",
                             str(tweets)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
