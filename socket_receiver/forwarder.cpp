@@ -1,5 +1,7 @@
 #include "forwarder.hpp"
 
+#include <algorithm>
+
 #include <span>
 
 #include "wire/pylit.hpp"
@@ -105,16 +107,20 @@ std::uint64_t malformed_tally::count(std::string_view kind) const {
 
 drained drain(wire::record::splitter& split, malformed_tally& malformed) {
   drained out;
-  while (auto text = split.next()) {
-    ++out.received;
+  std::vector<std::string> texts;
+  while (auto text = split.next()) texts.push_back(std::move(*text));
+  out.received = texts.size();
+  for (std::size_t k = texts.size(); k-- > 0;) {
     wire::pylit::error err;
-    if (auto top = wire::record::parse(*text, &err)) {
-      ++out.valid;
+    if (auto top = wire::record::parse(texts[k], &err)) {
+      out.valid = 1;
+      out.unparsed = k;
       out.newest = std::move(top);
-    } else if (malformed.note(err.message)) {
-      out.new_kinds.push_back(err.message + " at byte " + std::to_string(err.offset));
+      break;
     }
+    if (malformed.note(err.message)) out.new_kinds.push_back(err.message + " at byte " + std::to_string(err.offset));
   }
+  std::reverse(out.new_kinds.begin(), out.new_kinds.end());  // log in stream order
   return out;
 }
 

@@ -99,13 +99,17 @@ private:
 /// What one read's complete records amount to: only the newest valid one is worth forwarding.
 struct drained {
   std::uint64_t received = 0;                    ///< complete records taken from the splitter
-  std::uint64_t valid = 0;                       ///< records that parsed
+  std::uint64_t valid = 0;                       ///< records that parsed (0 or 1: the newest valid one)
+  std::uint64_t unparsed = 0;                    ///< records older than the newest valid one, superseded unparsed
   std::optional<wire::record::top_list> newest;  ///< the last valid record, if any
   std::vector<std::string> new_kinds;            ///< first-seen malformed kinds, with the offset, to log
 };
 
-/// Takes every complete record out of `split`, parses each (Python 3 and Python 2 records alike),
-/// counts malformed ones in `malformed` and keeps the newest valid one.
+/// Takes every complete record out of `split` and parses them newest first (Python 3 and Python 2
+/// records alike) until one is valid: each record is a full top-10, so older ones in the same read
+/// are superseded without the cost of parsing them (parsing is ~15x the cost of splitting, and the
+/// engine can write hundreds of thousands of records a second). Malformed records met on the way
+/// are counted in `malformed`.
 drained drain(wire::record::splitter& split, malformed_tally& malformed);
 
 /// The counters of the periodic log line.

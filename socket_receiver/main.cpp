@@ -149,7 +149,7 @@ struct receiver_state {
   }
 };
 
-/// Parses every complete record in the splitter; forwards only the newest valid one.
+/// Takes the complete records of one read; forwards only the newest valid one.
 void drain_records(receiver_state& st, wire::record::splitter& split) {
   auto batch = receiver::drain(split, st.malformed);
   st.counters.received += batch.received;
@@ -157,7 +157,7 @@ void drain_records(receiver_state& st, wire::record::splitter& split) {
     log::warn("malformed record skipped (" + kind + "); further records of this kind are only counted");
   if (!batch.newest) return;
   // Records of the same read are superseded before they ever reach the slot.
-  st.counters.superseded += batch.valid - 1;
+  st.counters.superseded += batch.unparsed;
   st.out.offer(receiver::form_body(*batch.newest));
 }
 
