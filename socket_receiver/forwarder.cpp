@@ -1,5 +1,7 @@
 #include "forwarder.hpp"
 
+#include "wire/urlencode.hpp"
+
 #include <algorithm>
 
 #include <span>
@@ -58,25 +60,7 @@ std::optional<clock::time_point> latest_slot::ready_at() const noexcept {
   return not_before_;
 }
 
-std::string form_urlencode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-        c == '-' || c == '~') {
-      out.push_back(ch);
-    } else if (c == ' ') {
-      out.push_back('+');
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string form_urlencode(std::string_view text) { return wire::url::percent_encode(text, wire::url::space::plus); }
 
 std::string form_body(const wire::record::top_list& top) {
   std::string labels, counts;

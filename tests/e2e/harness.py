@@ -158,6 +158,15 @@ def procs():
         p.stop()
 
 
+def start_engine(procs, out_port, *extra):
+    """Starts our engine on a free input port, sending to out_port; returns (proc, in_port)."""
+    in_port = free_port()
+    engine = procs("engine", [program("engine"), "--in", f"127.0.0.1:{in_port}", "--out", f"127.0.0.1:{out_port}",
+                              *extra])
+    wait_port(in_port, proc=engine)
+    return engine, in_port
+
+
 def python_compat(script):
     """argv prefix to run one of the Python 3 ports in tests/compat."""
     return [PYTHON, str(COMPAT / script)]

@@ -11,7 +11,6 @@ import re
 import signal
 import sys
 
-import pytest
 
 from fake_twitter import EngineSink, lines_of, parse_frames
 from harness import ARTIFACTS, COMPAT, HERE, PYTHON, free_port, program, shared_data, wait_port, wait_until

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from harness import COMPAT, free_port, program, wait_port
+import harness
+from harness import COMPAT
 
 sys.path.insert(0, str(COMPAT))
 import reference  # noqa: E402
@@ -21,11 +22,8 @@ def netcat():
     return nc
 
 
-def start_engine(procs, receiver, *extra):
-    in_port = free_port()
-    engine = procs("engine", [program("engine"), "--in", f"127.0.0.1:{in_port}",
-                              "--out", f"127.0.0.1:{receiver.port}", *extra])
-    wait_port(in_port, proc=engine)
+def start_connected_engine(procs, receiver, *extra):
+    engine, in_port = harness.start_engine(procs, receiver.port, *extra)
     receiver.wait_connected_and_settled()
     return engine, in_port
 
@@ -33,7 +31,7 @@ def start_engine(procs, receiver, *extra):
 def test_printf_into_nc_gives_one_record(procs):
     netcat()
     receiver = reference.RecordListener()
-    engine, port = start_engine(procs, receiver)
+    engine, port = start_connected_engine(procs, receiver)
     subprocess.run(f"printf '00016Hello #everyone\\n' | nc -q1 127.0.0.1 {port}", shell=True, check=True, timeout=30)
     records = receiver.wait_records(1)
     assert records == [b"{'label': \"['#everyone']\", 'data': '[1]'};;\n"]
@@ -44,7 +42,7 @@ def test_printf_into_nc_gives_one_record(procs):
 def test_lines_format_takes_typed_lines(procs):
     netcat()
     receiver = reference.RecordListener()
-    engine, port = start_engine(procs, receiver, "--input-format", "lines")
+    engine, port = start_connected_engine(procs, receiver, "--input-format", "lines")
     typed = "Hello #everyone\nhi #everyone #now\r\n#café ok\n"
     subprocess.run(f"printf '{typed}' | nc -q1 127.0.0.1 {port}".replace("\n", "\\n").replace("\r", "\\r"),
                    shell=True, check=True, timeout=30)

@@ -5,17 +5,10 @@ import sys
 import threading
 import time
 
-from harness import COMPAT, free_port, program, wait_port, wait_until
+from harness import COMPAT, free_port, start_engine, wait_until
 
 sys.path.insert(0, str(COMPAT))
 import reference  # noqa: E402
-
-
-def start_engine(procs, out_port):
-    in_port = free_port()
-    engine = procs("engine", [program("engine"), "--in", f"127.0.0.1:{in_port}", "--out", f"127.0.0.1:{out_port}"])
-    wait_port(in_port, proc=engine)
-    return engine, in_port
 
 
 def rss_kib(pid):

@@ -7,12 +7,11 @@
 * healing: receiver, dashboard and engine each killed and restarted while the client streams.
 """
 import shutil
-import time
 
 import pytest
 
-from harness import ARTIFACTS, program, shared_data, wait_until
-from pipeline import Pipeline, expected_top, top_of_record
+from harness import program, shared_data, wait_until
+from pipeline import Pipeline, expected_top
 
 # A file of real tweets small enough for the all-Python pipeline (pandas does ~1,600 hashtags/s,
 # the original receiver one synchronous POST per record): 1,109 v2 tweets.

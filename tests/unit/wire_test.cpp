@@ -12,6 +12,7 @@
 #include "wire/hostport.hpp"
 #include "wire/pylit.hpp"
 #include "wire/record.hpp"
+#include "wire/urlencode.hpp"
 #include "wire/utf8.hpp"
 
 using namespace std::string_literals;
@@ -390,6 +391,14 @@ TEST_CASE("HOST:PORT parses, and bad ports are refused") {
   CHECK_FALSE(wire::parse_host_port("127.0.0.1:80x"));
   CHECK_FALSE(wire::parse_host_port(":80"));
   CHECK_FALSE(wire::parse_host_port("::1:80"));
+}
+
+TEST_CASE("percent-encoding keeps only unreserved bytes, with a space as %20 or '+'") {
+  using wire::url::percent_encode;
+  CHECK(percent_encode("Az09-._~") == "Az09-._~");
+  CHECK(percent_encode("a b+c&d=é") == "a%20b%2Bc%26d%3D%C3%A9");
+  CHECK(percent_encode("a b", wire::url::space::plus) == "a+b");
+  CHECK(percent_encode("['#a', \"#it's\"]", wire::url::space::plus) == "%5B%27%23a%27%2C+%22%23it%27s%22%5D");
 }
 
 TEST_CASE("back-off doubles up to its cap and resets") {

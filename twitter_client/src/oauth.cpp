@@ -7,26 +7,11 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "wire/urlencode.hpp"
+
 namespace twitter_client::oauth {
 
-std::string percent_encode(std::string_view in) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(in.size() * 3);
-  for (const char ch : in) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                            c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 0xF]);
-    }
-  }
-  return out;
-}
+std::string percent_encode(std::string_view in) { return wire::url::percent_encode(in); }
 
 std::string signature_base(std::string_view method, std::string_view base_url, const params& request_params,
                            const params& oauth_params) {
