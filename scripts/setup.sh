@@ -9,7 +9,7 @@ packages=(
   libjs-chart.js libjs-jquery
   netcat-openbsd curl
   python3 python3-pandas python3-flask python3-requests python3-pytest
-  chromium chromium-driver python3-selenium
+  chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 
 missing=()
