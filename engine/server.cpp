@@ -118,6 +118,7 @@ public:
       }
       delay.reset();
       announced_wait = false;
+      lost_reason_.clear();
       socket_.set_option(tcp::no_delay(true));
       connected_ = true;
       if (ever_connected_) ++stats_.reconnects;
@@ -128,7 +129,7 @@ public:
         ++pending_records_;
       }
       newest_waiting_ = false;
-      asio::co_spawn(io_, watch_for_close(), asio::detached);
+      asio::co_spawn(io_, watch_for_close(++generation_), asio::detached);
       co_await write_loop();
       connected_ = false;
       out_.clear();
@@ -191,11 +192,13 @@ private:
     if (lost_reason_.empty()) lost_reason_ = "closed";
   }
 
-  // The receiver never sends; a completed read means it closed or reset the connection.
-  awaitable<void> watch_for_close() {
+  // The receiver never sends; a completed read means it closed or reset the connection. The
+  // generation keeps a watcher of an old connection from closing a newer one.
+  awaitable<void> watch_for_close(std::uint64_t generation) {
     char byte[512];
     while (true) {
       auto [err, n] = co_await socket_.async_read_some(asio::buffer(byte), use_nothrow);
+      if (generation != generation_) co_return;
       if (!err) continue;
       if (connected_ && !stopping_) {
         lost_reason_ = err == asio::error::eof ? "receiver closed the connection" : err.message();
@@ -217,6 +220,7 @@ private:
   asio::steady_timer* retry_timer_ = nullptr;
   std::string out_;
   std::uint64_t pending_records_ = 0;
+  std::uint64_t generation_ = 0;  // counts connections to the receiver
   std::string lost_reason_;
   bool connected_ = false;
   bool ever_connected_ = false;
