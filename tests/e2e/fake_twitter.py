@@ -13,7 +13,7 @@ Each stream connection takes the next step of --script (';'-separated); after th
   ok:FILE         the whole file in chunks cut anywhere, keep-alive "\\r\\n" between lines, then idle
   cut:FILE:N      N lines, half of line N+1, then the connection is dropped (no last chunk)
   stall:FILE:N    N lines, then silence until the client goes away
-  status:CODE     that HTTP status with a JSON error body
+  status:CODE[:S] that HTTP status with a JSON error body (and "Retry-After: S" when S is given)
   idle            200 and keep-alives only
 FILE is relative to --raw-dir. Responses use chunked transfer (HTTP/1.1).
 
@@ -89,9 +89,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     # ---- helpers
-    def reply_json(self, code, obj):
+    def reply_json(self, code, obj, retry_after=None):
         body = json.dumps(obj).encode()
         self.send_response(code)
+        if retry_after is not None:
+            self.send_header("Retry-After", str(retry_after))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -196,8 +198,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         kind, _, rest = step.partition(":")
         emit(event="connect", path=urllib.parse.urlsplit(self.path).path, step=step)
         if kind == "status":
-            code = int(rest)
-            self.reply_json(code, {"title": "fake error", "status": code})
+            code, _, retry_after = rest.partition(":")
+            self.reply_json(int(code), {"title": "fake error", "status": int(code)}, retry_after or None)
             return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -96,6 +96,21 @@ def test_v1_reconnects_by_class_and_forwards_every_complete_tweet_in_order(procs
         assert secret not in log
 
 
+def test_a_retry_after_longer_than_the_back_off_is_honoured(procs):
+    fake, url, raw = start_fake(procs, f"status:429:90;ok:{V1_FILE}")
+    sink = EngineSink()
+    want = expected(raw, (V1_FILE, None))
+    c = client(procs, "twitter-v1", url, sink, V1_ENV)
+    wait_until(lambda: len(sink.data()) >= len(want) or c.poll() is not None, timeout=60, message="every tweet")
+    assert c.stop(signal.SIGINT) == 0, log_of(c)
+    log = log_of(c)
+    assert sink.data() == want, log
+    # 90 s asked, more than the 60 s rate-limit back-off: 0.9 s at scale 0.01.
+    assert "Retry-After: 90 s" in log and "nominal 90000 ms" in log, log
+    connects = [e for e in events(fake) if e["event"] == "connect"]
+    assert connects[1]["t"] - connects[0]["t"] >= 0.85
+
+
 def test_v2_sets_rules_with_the_bearer_token_and_streams(procs):
     fake, url, raw = start_fake(procs, f"ok:{V2_FILE};ok:{V2_FILE}")
     sink = EngineSink()

@@ -223,6 +223,15 @@ TEST_CASE("reconnect: HTTP errors back off exponentially from 5 s up to 320 s") 
   CHECK(got == std::vector<long long>{5'000, 10'000, 20'000, 40'000, 80'000, 160'000, 320'000, 320'000, 320'000});
 }
 
+TEST_CASE("reconnect: a Retry-After longer than the back-off is honoured, a shorter one is not, and it is capped") {
+  using std::chrono::milliseconds;
+  CHECK(honour_retry_after(milliseconds(60'000), 0) == milliseconds(60'000));
+  CHECK(honour_retry_after(milliseconds(60'000), 90) == milliseconds(90'000));
+  CHECK(honour_retry_after(milliseconds(60'000), 10) == milliseconds(60'000));
+  CHECK(honour_retry_after(milliseconds(5'000), 1'000'000) == milliseconds(3'600'000));
+  CHECK(honour_retry_after(milliseconds(250), -5) == milliseconds(250));
+}
+
 TEST_CASE("reconnect: 420 and 429 back off exponentially from 60 s") {
   CHECK(classify_http(429) == failure_class::rate_limit);
   CHECK(classify_http(420) == failure_class::rate_limit);

@@ -236,7 +236,11 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
     } else {
       why = "the server ended the stream";
     }
-    const auto nominal = policy.next_nominal(cls);
+    // 429 and 503 replies may say when to come back; libcurl parses Retry-After (seconds or a date).
+    curl_off_t retry_after = 0;
+    if (c.status != 0 && c.status != 200) curl_easy_getinfo(curl.get(), CURLINFO_RETRY_AFTER, &retry_after);
+    const auto nominal = honour_retry_after(policy.next_nominal(cls), static_cast<long long>(retry_after));
+    if (retry_after > 0) why += " (Retry-After: " + std::to_string(static_cast<long long>(retry_after)) + " s)";
     const auto wait = policy.scaled(nominal);
     common::log::warn("stream: " + why + " after " + std::to_string(c.tweets) + " tweets; reconnecting in " +
                       std::to_string(wait.count()) + " ms (" + name(cls) + " back-off, nominal " +

@@ -53,6 +53,12 @@ reconnect_policy::ms reconnect_policy::next_nominal(failure_class c) {
   return ms(0);
 }
 
+std::chrono::milliseconds honour_retry_after(std::chrono::milliseconds nominal, long long retry_after_seconds) {
+  if (retry_after_seconds <= 0) return nominal;
+  const auto asked = std::chrono::seconds(std::min<long long>(retry_after_seconds, max_retry_after.count()));
+  return std::max<std::chrono::milliseconds>(nominal, asked);
+}
+
 reconnect_policy::ms reconnect_policy::scaled(ms nominal) const {
   return ms(static_cast<ms::rep>(static_cast<double>(nominal.count()) * scale_));
 }

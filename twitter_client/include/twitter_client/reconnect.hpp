@@ -22,6 +22,13 @@ const char* name(failure_class c);
 /// What to tell the user for a fatal status, per API (v1 = statuses/filter, else v2).
 std::string fatal_advice(long status, bool v1);
 
+/// Longest Retry-After honoured; a larger value (or a bogus one) is capped here.
+inline constexpr std::chrono::seconds max_retry_after{3600};
+
+/// The wait before the next attempt: the nominal back-off, or longer when the server asked for
+/// it with Retry-After (`retry_after_seconds` > 0; 0 = no header). Never shorter than nominal.
+std::chrono::milliseconds honour_retry_after(std::chrono::milliseconds nominal, long long retry_after_seconds);
+
 /// Back-off state across consecutive failures; reset by a connection that delivered data.
 class reconnect_policy {
 public:
