@@ -17,6 +17,7 @@
 #include "top_counter.hpp"
 #include "wire/backoff.hpp"
 #include "wire/frame.hpp"
+#include "wire/hostport.hpp"
 #include "wire/utf8.hpp"
 
 namespace engine {
@@ -35,12 +36,7 @@ constexpr std::size_t read_chunk = 256 * 1024;
 /// Log at most this many skipped messages per connection; the rest are counted.
 constexpr std::uint64_t logged_skips = 5;
 
-std::string endpoint_text(const tcp::endpoint& ep) {
-  const auto addr = ep.address();
-  return (addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string()) + ":" + std::to_string(ep.port());
-}
-
-std::string hp_text(const wire::host_port& hp) { return hp.host + ":" + std::to_string(hp.port); }
+std::string endpoint_text(const tcp::endpoint& ep) { return wire::to_string({ep.address().to_string(), ep.port()}); }
 
 struct counters {
   std::uint64_t tweets = 0;
@@ -106,7 +102,7 @@ public:
       if (err) {
         const auto wait = delay.next();
         if (!announced_wait) {
-          common::log::warn("receiver at " + hp_text(target_) + " unavailable (" + err.message() +
+          common::log::warn("receiver at " + wire::to_string(target_) + " unavailable (" + err.message() +
                             "); processing goes on, retrying with back-off up to 5 s");
           announced_wait = true;
         }
@@ -123,7 +119,7 @@ public:
       connected_ = true;
       if (ever_connected_) ++stats_.reconnects;
       ever_connected_ = true;
-      common::log::info("connected to receiver at " + hp_text(target_));
+      common::log::info("connected to receiver at " + wire::to_string(target_));
       if (newest_waiting_ && state_.events() > 0) {  // newest record first
         state_.append_record(out_);
         ++pending_records_;
@@ -139,9 +135,8 @@ public:
       std::error_code ignored;
       socket_.shutdown(tcp::socket::shutdown_both, ignored);
       socket_.close(ignored);
-      if (!stopping_) common::log::warn("lost receiver at " + hp_text(target_) + " (" + lost_reason_ + "); reconnecting");
+      if (!stopping_) common::log::warn("lost receiver at " + wire::to_string(target_) + " (" + lost_reason_ + "); reconnecting");
     }
-    finished_ = true;
     wake_.cancel();
   }
 
@@ -227,7 +222,6 @@ private:
   bool newest_waiting_ = false;
   bool writing_ = false;
   bool stopping_ = false;
-  bool finished_ = false;
 };
 
 class engine_app {

@@ -29,7 +29,6 @@ public:
 
   std::size_t distinct() const noexcept { return counts_.size(); }
   std::uint64_t events() const noexcept { return events_; }
-  std::size_t capacity() const noexcept { return n_; }
 
 private:
   using id_t = std::uint32_t;

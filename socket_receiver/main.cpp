@@ -197,7 +197,7 @@ asio::awaitable<void> listener(receiver_state& st, tcp::acceptor& acceptor) {
     }
     std::error_code ignored;
     const auto ep = socket.remote_endpoint(ignored);
-    std::string peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+    std::string peer = wire::to_string({ep.address().to_string(), ep.port()});
     auto shared = std::make_shared<tcp::socket>(std::move(socket));
     st.sessions.insert(shared);
     ++st.counters.connections;

@@ -29,36 +29,13 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import machida  # noqa: E402  (the stand-in's topology code, so both run the port identically)
+from twitter_client_framing import tweet_text  # noqa: E402  (our client's text rule, in Python)
 
 MAX_PAYLOAD = 99999
 RECORD_END = b";;\n"
 
 
 # ---- tweets and the client's framing -------------------------------------------------------
-
-def tweet_text(obj):
-    """The whole text of a tweet as our client reads it, or None.
-
-    v1.1: extended_tweet.full_text, then full_text, then text (the original read only the
-    truncated `text`); v2 {"data": {...}}: note_tweet.text, then text.
-    """
-    if not isinstance(obj, dict):
-        return None
-    data = obj.get("data")
-    if isinstance(data, dict):
-        note = data.get("note_tweet")
-        if isinstance(note, dict) and isinstance(note.get("text"), str):
-            return note["text"]
-        text = data.get("text")
-        return text if isinstance(text, str) else None
-    extended = obj.get("extended_tweet")
-    if isinstance(extended, dict) and isinstance(extended.get("full_text"), str):
-        return extended["full_text"]
-    for key in ("full_text", "text"):
-        if isinstance(obj.get(key), str):
-            return obj[key]
-    return None
-
 
 def tweet_texts(paths, limit=None):
     """Texts of the tweets in JSONL files, in order; lines that are not tweets are skipped."""

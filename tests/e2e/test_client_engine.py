@@ -9,10 +9,6 @@ from fake_twitter import EngineSink, parse_frames
 from harness import ARTIFACTS, free_port, program, wait_until
 
 
-def log_of(proc):
-    return proc.log_path.read_text(errors="replace")
-
-
 def run_synthetic(*extra):
     sink = EngineSink()
     r = subprocess.run([program("twitter_client"), "--source", "synthetic", "--engine", f"127.0.0.1:{sink.port}",
@@ -69,7 +65,7 @@ def test_engine_restart_mid_stream_tears_no_frame_and_duplicates_none(procs):
     time.sleep(0.5)
     sink2 = EngineSink(port)
     c.popen.wait(60)
-    assert c.returncode == 0, log_of(c)
+    assert c.returncode == 0, c.log_text()
     sink2.wait_all_ended()
     first = sink.per_connection()
     second = sink2.per_connection()
@@ -87,7 +83,7 @@ def test_engine_restart_mid_stream_tears_no_frame_and_duplicates_none(procs):
     assert all(b > a for a, b in zip(idx, idx[1:])), "frames out of order or repeated"
     assert idx[-1] == n - 1
     assert len(idx) > n - 2000  # only what was in the kernel's buffers when the engine died is gone
-    log = log_of(c)
+    log = c.log_text()
     assert re.search(r"reconnects engine 1", log), log
     for payload in got:
         assert re.fullmatch(rb"tweet \d{6} #n\d\n", payload)
@@ -97,10 +93,10 @@ def test_an_engine_that_starts_late_gets_everything_queued(procs):
     port = free_port()
     c = procs("twitter_client", [program("twitter_client"), "--seed", "5", "--limit", "5000", "--rate", "0",
                                  "--engine", f"127.0.0.1:{port}", "--drain-timeout", "30"])
-    wait_until(lambda: "unreachable" in log_of(c), timeout=10, message="the client noticing no engine")
+    wait_until(lambda: "unreachable" in c.log_text(), timeout=10, message="the client noticing no engine")
     sink = EngineSink(port)
     c.popen.wait(60)
-    assert c.returncode == 0, log_of(c)
+    assert c.returncode == 0, c.log_text()
     sink.wait_all_ended()
     assert sink.data() == run_synthetic("--seed", "5", "--limit", "5000", "--rate", "0")
 
@@ -113,16 +109,16 @@ def test_a_full_queue_drops_the_oldest_frames_and_says_so(procs):
     with open(path, "rb") as stdin:
         c = procs("twitter_client", [program("twitter_client"), "--source", "stdin", "--queue", "1000",
                                      "--engine", f"127.0.0.1:{port}", "--drain-timeout", "30"], stdin=stdin)
-    wait_until(lambda: "unreachable" in log_of(c), timeout=10, message="the client noticing no engine")
+    wait_until(lambda: "unreachable" in c.log_text(), timeout=10, message="the client noticing no engine")
     time.sleep(0.5)  # stdin is read whole meanwhile
     sink = EngineSink(port)
     c.popen.wait(60)
-    assert c.returncode == 0, log_of(c)
+    assert c.returncode == 0, c.log_text()
     sink.wait_all_ended()
     frames, left = parse_frames(sink.data())
     assert left == b""
     assert indices(frames) == list(range(4000, 5000))
-    assert "dropped 4000" in log_of(c)
+    assert "dropped 4000" in c.log_text()
 
 
 def test_sigterm_flushes_and_exits_0_and_a_dead_engine_is_reported_as_loss(procs):
@@ -133,7 +129,7 @@ def test_sigterm_flushes_and_exits_0_and_a_dead_engine_is_reported_as_loss(procs
     sink.wait_all_ended()
     frames, left = parse_frames(sink.data())
     assert left == b""
-    sent = int(re.search(r"done: stats: read \d+, sent (\d+)", log_of(c)).group(1))
+    sent = int(re.search(r"done: stats: read \d+, sent (\d+)", c.log_text()).group(1))
     assert sent == len(frames)
     # A finite source and no engine at all: the drain timeout expires and the loss is an error.
     r = subprocess.run([program("twitter_client"), "--limit", "100", "--engine", f"127.0.0.1:{free_port()}",

@@ -38,14 +38,9 @@ def start_fake(procs, script):
     return fake, f"http://127.0.0.1:{port_no}", raw
 
 
-def log_of(proc):
-    """The program's output so far (also after stop(), which closes the Proc's own handle)."""
-    return proc.log_path.read_text(errors="replace")
-
-
 def events(fake):
     out = []
-    for line in log_of(fake).splitlines():
+    for line in fake.log_text().splitlines():
         if line.startswith("{"):
             out.append(json.loads(line))
     return out
@@ -78,8 +73,8 @@ def test_v1_reconnects_by_class_and_forwards_every_complete_tweet_in_order(procs
     c = client(procs, "twitter-v1", url, sink, V1_ENV, "--stall-timeout", "1")
     wait_until(lambda: len(sink.data()) >= len(want) or c.poll() is not None, timeout=60, message="every tweet")
     got = sink.data()
-    assert c.stop(signal.SIGINT) == 0, log_of(c)
-    log = log_of(c)
+    assert c.stop(signal.SIGINT) == 0, c.log_text()
+    log = c.log_text()
     assert got == want, log
     assert backoff_classes(log) == ["network", "rate-limit", "network", "http"], log
     assert "stalled" in log
@@ -102,8 +97,8 @@ def test_a_retry_after_longer_than_the_back_off_is_honoured(procs):
     want = expected(raw, (V1_FILE, None))
     c = client(procs, "twitter-v1", url, sink, V1_ENV)
     wait_until(lambda: len(sink.data()) >= len(want) or c.poll() is not None, timeout=60, message="every tweet")
-    assert c.stop(signal.SIGINT) == 0, log_of(c)
-    log = log_of(c)
+    assert c.stop(signal.SIGINT) == 0, c.log_text()
+    log = c.log_text()
     assert sink.data() == want, log
     # 90 s asked, more than the 60 s rate-limit back-off: 0.9 s at scale 0.01.
     assert "Retry-After: 90 s" in log and "nominal 90000 ms" in log, log
@@ -123,7 +118,7 @@ def test_v2_sets_rules_with_the_bearer_token_and_streams(procs):
     assert sink.data() == want
     # A second run replaces the rules: the old ones are deleted first.
     c2 = client(procs, "twitter", url, EngineSink(), env, "--rule", "#wallaroo")
-    wait_until(lambda: "stream: connected" in log_of(c2), timeout=30, message="second connection")
+    wait_until(lambda: "stream: connected" in c2.log_text(), timeout=30, message="second connection")
     assert c2.stop() == 0
     ev = events(fake)
     assert not [e for e in ev if e["event"] == "auth_fail"]
@@ -132,7 +127,7 @@ def test_v2_sets_rules_with_the_bearer_token_and_streams(procs):
     adds = [e["values"] for e in ev if e["event"] == "rules_add"]
     assert adds == [["#cpp", "has:hashtags lang:en"], ["#wallaroo"]]
     assert [e["ids"] for e in ev if e["event"] == "rules_delete"] == [["1", "2"]]
-    for log in (log_of(c), log_of(c2)):
+    for log in (c.log_text(), c2.log_text()):
         assert SECRETS["FAKE_BEARER"] not in log
 
 
@@ -141,8 +136,8 @@ def test_a_refused_bearer_token_ends_with_what_to_fix(procs):
     c = client(procs, "twitter", url, EngineSink(), {"TWITTER_BEARER_TOKEN": "wrong-token"})
     c.popen.wait(30)
     assert c.returncode == 1
-    assert "TWITTER_BEARER_TOKEN" in log_of(c)
-    assert "wrong-token" not in log_of(c)
+    assert "TWITTER_BEARER_TOKEN" in c.log_text()
+    assert "wrong-token" not in c.log_text()
     assert [e for e in events(fake) if e["event"] == "auth_fail"]
 
 
@@ -152,7 +147,7 @@ def test_a_bad_oauth_signature_gets_401_and_the_v1_retirement_advice(procs):
     c = client(procs, "twitter-v1", url, EngineSink(), env)
     c.popen.wait(30)
     assert c.returncode == 1
-    assert "retired" in log_of(c) and "--source twitter" in log_of(c)
+    assert "retired" in c.log_text() and "--source twitter" in c.log_text()
     fails = [e for e in events(fake) if e["event"] == "auth_fail"]
     assert fails and fails[0]["problem"] == "bad signature"
 
@@ -167,11 +162,11 @@ def test_credentials_file_must_be_private(procs):
     c = client(procs, "twitter", url, sink, {}, "--credentials", str(path))
     c.popen.wait(30)
     assert c.returncode == 2
-    assert "readable by group or others" in log_of(c)
+    assert "readable by group or others" in c.log_text()
     os.chmod(path, 0o600)
     c = client(procs, "twitter", url, sink, {}, "--credentials", str(path))
     want = expected(raw, (V2_FILE, None))
     wait_until(lambda: sink.data() == want, timeout=30, message="tweets with the token from the file")
     assert c.stop() == 0
-    assert SECRETS["FAKE_BEARER"] not in log_of(c)
+    assert SECRETS["FAKE_BEARER"] not in c.log_text()
     path.unlink()

@@ -129,7 +129,7 @@ def test_sigterm_stops_the_server_promptly_even_with_an_event_stream_open(procs)
     assert dash.stop(signal.SIGTERM, timeout=10) == 0
     assert time.monotonic() - started < 5
     s.close()
-    log = dash.log_path.read_text()
+    log = dash.log_text()
     assert "stopping on SIGTERM" in log and "stopped" in log
 
 

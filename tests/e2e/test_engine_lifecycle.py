@@ -20,7 +20,7 @@ def test_machidas_whole_command_line_is_accepted(procs):
     reference.send_bytes(in_port, b"00016Hello #everyone\n")
     assert receiver.wait_records(1) == [b"{'label': \"['#everyone']\", 'data': '[1]'};;\n"]
     assert engine.stop() == 0
-    mentions = [line for line in engine.log_path.read_text(errors="replace").splitlines() if "machida" in line.lower()]
+    mentions = [line for line in engine.log_text().splitlines() if "machida" in line.lower()]
     assert len(mentions) == 1, f"expected one start-up line about machida's options, got {mentions}"
     receiver.close()
 
@@ -69,7 +69,7 @@ def test_sigterm_flushes_every_record_already_made(procs):
     assert 0 < len(records) < len(expected), "the test needs a receiver that was behind at SIGTERM"
     problem = reference.describe_difference(records, expected[:len(records)])
     assert problem is None, problem
-    stats = re.findall(r"hashtags=(\d+)", engine.log_path.read_text(errors="replace"))
+    stats = re.findall(r"hashtags=(\d+)", engine.log_text())
     assert stats, "the engine logged no final statistics line (hashtags=N)"
     counted = int(stats[-1])
     assert len(records) == counted, f"the engine counted {counted} hashtags but delivered {len(records)} records"

@@ -6,11 +6,15 @@
 * netcat alone feeding the engine, in both input formats;
 * healing: receiver, dashboard and engine each killed and restarted while the client streams.
 """
+import os
 import shutil
+import signal
+import socket
+import subprocess
 
 import pytest
 
-from harness import program, shared_data, wait_until
+from harness import SOURCE, free_port, listen_once, program, python_compat, shared_data, wait_until
 from pipeline import Pipeline, expected_top
 
 # A file of real tweets small enough for the all-Python pipeline (pandas does ~1,600 hashtags/s,
@@ -66,7 +70,6 @@ def nc_send(port, data):
     """Sends bytes with Debian's netcat-openbsd, as a person would."""
     if not shutil.which("nc"):
         pytest.skip("nc (netcat-openbsd) is not installed")
-    import subprocess
     subprocess.run(["nc", "-q1", "127.0.0.1", str(port)], input=data, check=True, timeout=20)
 
 
@@ -124,10 +127,6 @@ def test_the_pipeline_heals_when_receiver_dashboard_and_engine_restart(procs):
 
 @pytest.mark.parametrize("swapped", ["none", "python receiver and dashboard"])
 def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, swapped):
-    import os
-    import signal
-    import subprocess
-    from harness import SOURCE, free_port, python_compat
     tweets = shared_data(*SWAP_FILE)
     expected = expected_top(tweets)
     ports = {"DASHBOARD_PORT": free_port(), "RECEIVER_PORT": free_port(), "ENGINE_PORT": free_port()}
@@ -153,14 +152,10 @@ def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, sw
     # Every program is gone, and each said it stopped.
     assert "stopped" in (tmp_path / "logs" / "engine.log").read_text()
     with pytest.raises(OSError):
-        import socket
         socket.create_connection(("127.0.0.1", ports["DASHBOARD_PORT"]), timeout=1)
 
 
 def test_run_script_refuses_a_taken_port(tmp_path):
-    import os
-    import subprocess
-    from harness import SOURCE, listen_once, free_port
     port = free_port()
     holder = listen_once(port)
     try:

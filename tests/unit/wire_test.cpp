@@ -401,6 +401,18 @@ TEST_CASE("percent-encoding keeps only unreserved bytes, with a space as %20 or 
   CHECK(percent_encode("['#a', \"#it's\"]", wire::url::space::plus) == "%5B%27%23a%27%2C+%22%23it%27s%22%5D");
 }
 
+TEST_CASE("HOST:PORT text reads back as the same address, IPv6 in brackets") {
+  for (const wire::host_port& hp : {wire::host_port{"127.0.0.1", 8002}, wire::host_port{"::1", 7002},
+                                   wire::host_port{"localhost", 0}}) {
+    const auto text = wire::to_string(hp);
+    const auto back = wire::parse_host_port(text);
+    REQUIRE(back);
+    CHECK(back->host == hp.host);
+    CHECK(back->port == hp.port);
+  }
+  CHECK(wire::to_string({"::1", 7002}) == "[::1]:7002");
+}
+
 TEST_CASE("back-off doubles up to its cap and resets") {
   using ms = std::chrono::milliseconds;
   wire::backoff b(ms(100), ms(5000));

@@ -23,7 +23,6 @@ using clock = std::chrono::steady_clock;
 constexpr int poll_slice_ms = 200;  // how often blocking waits look at the deadline
 constexpr std::chrono::seconds connect_timeout{3};
 
-std::string endpoint_text(const wire::host_port& hp) { return hp.host + ":" + std::to_string(hp.port); }
 }  // namespace
 
 void engine_link::give_up_at(clock::time_point deadline) {
@@ -122,7 +121,7 @@ bool engine_link::write_batch(frame_batch& batch) {
       ::poll(&p, 1, poll_slice_ms);
       continue;
     }
-    common::log::warn("engine " + endpoint_text(engine_) + " connection lost (" +
+    common::log::warn("engine " + wire::to_string(engine_) + " connection lost (" +
                       (n < 0 ? std::string(std::strerror(errno)) : std::string("closed")) + "); reconnecting");
     close_socket(false);
     break;
@@ -147,7 +146,7 @@ void engine_link::run() {
       if (!connect_once(error)) {
         const auto wait = delay.next();
         if (failures++ % 12 == 0)  // the first failure, then about once a minute
-          common::log::warn("engine " + endpoint_text(engine_) + " unreachable (" + error + "); retrying in " +
+          common::log::warn("engine " + wire::to_string(engine_) + " unreachable (" + error + "); retrying in " +
                             std::to_string(wait.count()) + " ms, tweets wait in the queue");
         const auto until = clock::now() + wait;
         while (clock::now() < until && !past_deadline())
@@ -155,7 +154,7 @@ void engine_link::run() {
         continue;
       }
       if (ever_connected_) stats_.engine_reconnects.fetch_add(1, std::memory_order_relaxed);
-      common::log::info("connected to the engine at " + endpoint_text(engine_));
+      common::log::info("connected to the engine at " + wire::to_string(engine_));
       ever_connected_ = true;
       failures = 0;
       delay.reset();
@@ -164,7 +163,7 @@ void engine_link::run() {
     if (!batch) {
       if (source_finished_ && queue_.frames() == 0) break;
       if (peer_closed()) {
-        common::log::warn("engine " + endpoint_text(engine_) + " closed the connection; reconnecting");
+        common::log::warn("engine " + wire::to_string(engine_) + " closed the connection; reconnecting");
         close_socket(false);
       }
       continue;
@@ -176,7 +175,7 @@ void engine_link::run() {
   if (left > 0) {
     stats_.lost.fetch_add(left, std::memory_order_relaxed);
     common::log::error(std::to_string(left) + " frames could not be delivered to the engine at " +
-                       endpoint_text(engine_) + " before the drain timeout");
+                       wire::to_string(engine_) + " before the drain timeout");
   }
 }
 

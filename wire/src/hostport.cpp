@@ -17,4 +17,9 @@ std::optional<host_port> parse_host_port(std::string_view text) {
   return host_port{std::string(host), static_cast<std::uint16_t>(value)};
 }
 
+std::string to_string(const host_port& hp) {
+  const bool v6 = hp.host.find(':') != std::string::npos;
+  return (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
+}
+
 }  // namespace wire
