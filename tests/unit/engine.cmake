@@ -1,5 +1,5 @@
 if(TARGET engine_logic)
   add_executable(engine_test ${CMAKE_CURRENT_LIST_DIR}/engine_test.cpp)
-  target_link_libraries(engine_test PRIVATE engine_logic trend::warnings doctest::doctest)
+  target_link_libraries(engine_test PRIVATE trend::engine_logic trend::warnings doctest::doctest)
   doctest_discover_tests(engine_test TEST_PREFIX "engine: ")
 endif()

@@ -1,4 +1,5 @@
-// Unit tests of the engine's logic: the hashtag finder, the top-N counter, the command line.
+// Unit tests of the engine's logic: the stream decoder, the hashtag finder, the top-N counter,
+// the command line.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -9,9 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "hashtags.hpp"
-#include "options.hpp"
-#include "top_counter.hpp"
+#include "engine/hashtags.hpp"
+#include "engine/options.hpp"
+#include "engine/stream_decoder.hpp"
+#include "engine/top_counter.hpp"
+#include "fragments.hpp"
 #include "wire/record.hpp"
 
 namespace {
@@ -23,6 +26,34 @@ std::vector<std::string> tags_of(std::string_view text) {
 }
 
 using strings = std::vector<std::string>;
+using trend_test::for_each_fragment;
+using trend_test::fragment_sizes;
+
+// What a source connection makes of `input` read in pieces of `size`: the tweets, whether the
+// engine closed it (and why), and what finish() said at the end.
+struct decoded_stream {
+  strings tweets;
+  std::string closed;    // the error that closed the connection, "" if none
+  std::string at_end;    // finish(): the error, or "" when nothing was left or a last line counted
+};
+
+decoded_stream decode_stream(engine::input_format format, std::string_view input, std::size_t size) {
+  engine::stream_decoder d(format);
+  decoded_stream out;
+  for_each_fragment(input, size, [&](std::string_view piece) {
+    if (!out.closed.empty()) return;
+    d.feed(piece);
+    wire::parsed<std::string_view> t;
+    while ((t = d.next())) out.tweets.emplace_back(t.value);
+    if (t.state == wire::status::bad) out.closed = t.error.message;
+  });
+  if (out.closed.empty()) {
+    const auto last = d.finish();
+    if (last) out.tweets.emplace_back(last.value);
+    if (last.state == wire::status::bad) out.at_end = last.error.message;
+  }
+  return out;
+}
 
 // The original's state, computed the slow, obvious way: count, then sort by count descending,
 // ties by first seen.
@@ -45,6 +76,94 @@ wire::record::top_list brute_force_top(const std::vector<std::string>& events, s
 }
 
 }  // namespace
+
+// ---- the stream decoder ----------------------------------------------------------------------
+
+TEST_CASE("framed tweets come out whole from any split of the stream") {
+  const std::string input = "00016Hello #everyone\n00004#a \n00001\n00000";
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    const auto got = decode_stream(engine::input_format::framed, input, size);
+    CHECK(got.tweets == strings{"Hello #everyone\n", "#a \n", "\n", ""});
+    CHECK(got.closed.empty());
+    CHECK(got.at_end.empty());
+  }
+}
+
+TEST_CASE("a bad frame header closes the connection after the whole frames before it") {
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    const auto got = decode_stream(engine::input_format::framed, "00003#a\nGET / HTTP/1.1\r\n", size);
+    CHECK(got.tweets == strings{"#a\n"});
+    // Refused as soon as the first bad byte arrives: the message shows the header bytes seen then.
+    CHECK(got.closed.rfind(R"(header is not 5 ASCII digits: "G)", 0) == 0);
+  }
+  engine::stream_decoder d(engine::input_format::framed);
+  d.feed("x0000");
+  CHECK(d.next().state == wire::status::bad);
+  d.feed("00003abc");
+  CHECK(d.next().state == wire::status::bad);  // no resynchronising after a bad header
+}
+
+TEST_CASE("a stream that ends inside a frame drops the cut frame and says how much") {
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    const auto got = decode_stream(engine::input_format::framed, "00003#a\n00010#cut", size);
+    CHECK(got.tweets == strings{"#a\n"});
+    CHECK(got.at_end == "ended inside a frame; 9 bytes dropped");
+  }
+}
+
+TEST_CASE("lines come out with their newline, and a last line without one still counts") {
+  const std::string input = "typing #tweets\n\n#by #hand\nlast #one";
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    const auto got = decode_stream(engine::input_format::lines, input, size);
+    CHECK(got.tweets == strings{"typing #tweets\n", "\n", "#by #hand\n", "last #one"});
+    CHECK(got.closed.empty());
+    CHECK(got.at_end.empty());
+  }
+}
+
+TEST_CASE("a line over the limit closes a lines connection; one at the limit does not") {
+  const std::string at_limit(engine::stream_decoder::max_line - 1, 'a');
+  const auto ok = decode_stream(engine::input_format::lines, at_limit + "\n#b\n", 100000);
+  CHECK(ok.tweets.size() == 2);
+  CHECK(ok.closed.empty());
+  const auto long_line = decode_stream(engine::input_format::lines, "#a\n" + at_limit + "xx", 100000);
+  CHECK(long_line.tweets == strings{"#a\n"});
+  CHECK(long_line.closed == "a line longer than 1048576 bytes");
+}
+
+TEST_CASE("the decoder's buffer stays bounded and is freed when idle") {
+  engine::stream_decoder d(engine::input_format::framed);
+  std::string frame = "99999" + std::string(99999, 'x');
+  for (int k = 0; k < 50; ++k) {
+    const auto room = d.prepare(256 * 1024);
+    const std::size_t n = std::min(room.size(), frame.size());
+    std::copy_n(frame.data(), n, room.data());
+    d.commit(n);
+    while (d.next()) {
+    }
+    frame.erase(0, n);
+    if (frame.empty()) frame = "99999" + std::string(99999, 'x');
+  }
+  CHECK(d.capacity() < 512 * 1024);
+  while (d.pending() > 0 && !frame.empty()) {
+    const std::size_t n = std::min<std::size_t>(frame.size(), 4096);
+    d.feed(std::string_view(frame).substr(0, n));
+    frame.erase(0, n);
+    while (d.next()) {
+    }
+  }
+  CHECK(d.pending() == 0);
+  d.release_if_empty();
+  CHECK(d.capacity() < 64);  // at most std::string's small buffer
+  d.feed("00002#a");
+  CHECK(d.next().value == "#a");
+}
+
+// ---- hashtags and the top N ------------------------------------------------------------------
 
 TEST_CASE("hashtags are white-space-delimited words that start with '#', as the original finds them") {
   CHECK(tags_of("Hello #everyone\n") == strings{"#everyone"});
@@ -156,20 +275,20 @@ TEST_CASE("machida's command line from the tutorial is accepted unchanged") {
                         "127.0.0.1:6001", "--worker-name", "worker1", "--ponythreads=1", "--external",
                         "127.0.0.1:5050", "--cluster-initializer", "--ponythreads=1", "--ponynoblock"};
   auto parsed = engine::parse_options(static_cast<int>(std::size(argv)), argv);
-  REQUIRE(parsed.cfg);
-  CHECK(parsed.cfg->in.size() == 1);
-  CHECK(parsed.cfg->in[0].port == 8002);
-  CHECK(parsed.cfg->out.port == 7002);
-  CHECK(parsed.cfg->machida_options.size() == 10);
+  REQUIRE(parsed.config);
+  CHECK(parsed.config->in.size() == 1);
+  CHECK(parsed.config->in[0].port == 8002);
+  CHECK(parsed.config->out.port == 7002);
+  CHECK(parsed.config->machida_options.size() == 10);
 }
 
 TEST_CASE("the engine's own options parse, and bad ones are usage errors") {
   const char* argv[] = {"engine", "--in", "127.0.0.1:1,127.0.0.1:2", "--top", "3", "--input-format", "lines"};
   auto parsed = engine::parse_options(static_cast<int>(std::size(argv)), argv);
-  REQUIRE(parsed.cfg);
-  CHECK(parsed.cfg->in.size() == 2);
-  CHECK(parsed.cfg->top == 3);
-  CHECK(parsed.cfg->format == engine::input_format::lines);
+  REQUIRE(parsed.config);
+  CHECK(parsed.config->in.size() == 2);
+  CHECK(parsed.config->top == 3);
+  CHECK(parsed.config->format == engine::input_format::lines);
   const char* bad1[] = {"engine", "--in", "nowhere"};
   CHECK(engine::parse_options(3, bad1).exit_code != 0);
   const char* bad2[] = {"engine", "--input-format", "xml"};

@@ -1,5 +1,5 @@
 if(TARGET socket_receiver_logic)
   add_executable(socket_receiver_test ${CMAKE_CURRENT_LIST_DIR}/socket_receiver_test.cpp)
-  target_link_libraries(socket_receiver_test PRIVATE socket_receiver_logic trend::warnings doctest::doctest)
+  target_link_libraries(socket_receiver_test PRIVATE trend::socket_receiver_logic trend::warnings doctest::doctest)
   doctest_discover_tests(socket_receiver_test TEST_PREFIX "socket_receiver: ")
 endif()

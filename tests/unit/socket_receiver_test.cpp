@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "forwarder.hpp"
+#include "socket_receiver/latest_slot.hpp"
 #include "fragments.hpp"
 #include "wire/record.hpp"
 
 using namespace std::chrono_literals;
-using steady = receiver::clock;
-using receiver::outcome;
+using steady = socket_receiver::clock;
+using socket_receiver::outcome;
 using trend_test::for_each_fragment;
 using trend_test::fragment_sizes;
 
@@ -32,11 +32,11 @@ struct run {
 
 run feed_all(std::string_view stream, std::size_t piece, std::size_t limit = wire::record::max_record) {
   wire::record::splitter split(limit);
-  receiver::malformed_tally tally;
+  socket_receiver::malformed_tally tally;
   run r;
   for_each_fragment(stream, piece, [&](std::string_view bytes) {
     split.feed(bytes);
-    auto d = receiver::drain(split, tally);
+    auto d = socket_receiver::drain(split, tally);
     r.received += d.received;
     r.valid += d.valid;
     r.unparsed += d.unparsed;
@@ -69,9 +69,9 @@ TEST_CASE("records cut into pieces of any size come out whole, the newest last")
 
 TEST_CASE("a read holding several records keeps only the newest valid one, parsing newest first") {
   wire::record::splitter split;
-  receiver::malformed_tally tally;
+  socket_receiver::malformed_tally tally;
   split.feed(py3_record + py3_cafe + "garbage;;");
-  auto d = receiver::drain(split, tally);
+  auto d = socket_receiver::drain(split, tally);
   CHECK(d.received == 3);
   CHECK(d.valid == 1);
   CHECK(d.unparsed == 1);  // py3_record: superseded by py3_cafe, never parsed
@@ -109,7 +109,7 @@ TEST_CASE("a stream without separator past the limit is cut and resynchronised o
 }
 
 TEST_CASE("the malformed tally logs each kind once and keeps memory bounded") {
-  receiver::malformed_tally tally;
+  socket_receiver::malformed_tally tally;
   CHECK(tally.note("bad a"));
   CHECK_FALSE(tally.note("bad a"));
   CHECK(tally.note("bad b"));
@@ -123,7 +123,7 @@ TEST_CASE("the malformed tally logs each kind once and keeps memory bounded") {
 // ---- latest wins ----------------------------------------------------------------------------
 
 TEST_CASE("an idle slot hands the first record over at once") {
-  receiver::latest_slot slot;
+  socket_receiver::latest_slot slot;
   CHECK_FALSE(slot.take(t0));
   CHECK_FALSE(slot.offer("a"));
   CHECK(slot.ready_at() == steady::time_point{});
@@ -135,7 +135,7 @@ TEST_CASE("an idle slot hands the first record over at once") {
 }
 
 TEST_CASE("while a POST is in flight newer records replace the waiting one") {
-  receiver::latest_slot slot;
+  socket_receiver::latest_slot slot;
   slot.offer("1");
   REQUIRE(slot.take(t0) == "1");
   CHECK_FALSE(slot.offer("2"));
@@ -151,7 +151,7 @@ TEST_CASE("while a POST is in flight newer records replace the waiting one") {
 }
 
 TEST_CASE("a failed POST is retried after a back-off doubling from 100 ms to 2 s") {
-  receiver::latest_slot slot;
+  socket_receiver::latest_slot slot;
   slot.offer("a");
   auto now = t0;
   std::vector<steady::duration> delays;
@@ -176,7 +176,7 @@ TEST_CASE("a failed POST is retried after a back-off doubling from 100 ms to 2 s
 }
 
 TEST_CASE("when the dashboard returns the newest record is delivered, not the failed one") {
-  receiver::latest_slot slot;
+  socket_receiver::latest_slot slot;
   slot.offer("old");
   REQUIRE(slot.take(t0) == "old");
   slot.offer("newer");
@@ -190,7 +190,7 @@ TEST_CASE("when the dashboard returns the newest record is delivered, not the fa
 }
 
 TEST_CASE("a rejected record is dropped, not retried") {
-  receiver::latest_slot slot;
+  socket_receiver::latest_slot slot;
   slot.offer("bad");
   REQUIRE(slot.take(t0));
   CHECK_FALSE(slot.done(outcome::rejected, t0));
@@ -199,44 +199,44 @@ TEST_CASE("a rejected record is dropped, not retried") {
 }
 
 TEST_CASE("HTTP statuses are classified as delivered, rejected or failed") {
-  CHECK(receiver::classify(201) == outcome::delivered);
-  CHECK(receiver::classify(200) == outcome::delivered);
-  CHECK(receiver::classify(400) == outcome::rejected);
-  CHECK(receiver::classify(413) == outcome::rejected);
-  CHECK(receiver::classify(429) == outcome::failed);
-  CHECK(receiver::classify(503) == outcome::failed);
-  CHECK(receiver::classify(0) == outcome::failed);
-  CHECK(receiver::classify(302) == outcome::failed);
+  CHECK(socket_receiver::classify(201) == outcome::delivered);
+  CHECK(socket_receiver::classify(200) == outcome::delivered);
+  CHECK(socket_receiver::classify(400) == outcome::rejected);
+  CHECK(socket_receiver::classify(413) == outcome::rejected);
+  CHECK(socket_receiver::classify(429) == outcome::failed);
+  CHECK(socket_receiver::classify(503) == outcome::failed);
+  CHECK(socket_receiver::classify(0) == outcome::failed);
+  CHECK(socket_receiver::classify(302) == outcome::failed);
 }
 
 // ---- the form body --------------------------------------------------------------------------
 
 TEST_CASE("the form body is what Python requests posts for the record's dict") {
   // urllib.parse.urlencode({'label': "['#world', '#cpp']", 'data': '[1, 1]'})
-  CHECK(receiver::form_body({{"#world", "#cpp"}, {1, 1}}) ==
+  CHECK(socket_receiver::form_body({{"#world", "#cpp"}, {1, 1}}) ==
         "label=%5B%27%23world%27%2C+%27%23cpp%27%5D&data=%5B1%2C+1%5D");
 }
 
 TEST_CASE("the form body carries canonical Python 3 literals whatever the record's dialect") {
   // urlencode({'label': str(['#café', "#it's", '#a\u200db', 'x y~_.-']), 'data': '[3, 2, 1, 1]'})
-  CHECK(receiver::form_body({{"#caf\xc3\xa9", "#it's", "#a\xe2\x80\x8d" "b", "x y~_.-"}, {3, 2, 1, 1}}) ==
+  CHECK(socket_receiver::form_body({{"#caf\xc3\xa9", "#it's", "#a\xe2\x80\x8d" "b", "x y~_.-"}, {3, 2, 1, 1}}) ==
         "label=%5B%27%23caf%C3%A9%27%2C+%22%23it%27s%22%2C+%27%23a%5Cu200db%27%2C+%27x+y~_.-%27%5D"
         "&data=%5B3%2C+2%2C+1%2C+1%5D");
   auto py2 = wire::record::parse(py2_record.substr(0, py2_record.size() - 3));
   REQUIRE(py2);
-  CHECK(receiver::form_body(*py2) ==
+  CHECK(socket_receiver::form_body(*py2) ==
         "label=%5B%27%23foo%27%2C+%27%23caf%C3%A9%27%2C+%22%23it%27s%22%5D&data=%5B3%2C+1%2C+2%5D");
 }
 
 TEST_CASE("an empty top list is posted as two empty lists") {
-  CHECK(receiver::form_body({}) == "label=%5B%5D&data=%5B%5D");
+  CHECK(socket_receiver::form_body({}) == "label=%5B%5D&data=%5B%5D");
 }
 
 TEST_CASE("the stats line names every counter") {
-  receiver::stats s;
+  socket_receiver::stats s;
   s.received = 5;
   s.forwarded = 2;
   s.superseded = 3;
-  CHECK(receiver::stats_line(s) ==
+  CHECK(socket_receiver::stats_line(s) ==
         "connections=0 received=5 forwarded=2 superseded=3 malformed=0 overflows=0 rejected=0 failed_attempts=0");
 }

@@ -39,8 +39,8 @@ std::vector<std::string> payloads(std::string_view bytes) {
   std::vector<std::string> out;
   while (!bytes.empty()) {
     auto d = wire::frame::decode(bytes);
-    REQUIRE(d.state == wire::frame::status::ok);
-    out.emplace_back(d.payload.substr(0, d.payload.size() - 1));
+    REQUIRE(d.state == wire::status::ok);
+    out.emplace_back(d.value.substr(0, d.value.size() - 1));
     bytes.remove_prefix(d.consumed);
   }
   return out;

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "common/log.hpp"
-#include "wire/backoff.hpp"
+#include "common/backoff.hpp"
 
 namespace twitter_client {
 
@@ -121,7 +121,7 @@ bool engine_link::write_batch(frame_batch& batch) {
       ::poll(&p, 1, poll_slice_ms);
       continue;
     }
-    common::log::warn("engine " + wire::to_string(engine_) + " connection lost (" +
+    common::log::warn("engine " + common::to_string(engine_) + " connection lost (" +
                       (n < 0 ? std::string(std::strerror(errno)) : std::string("closed")) + "); reconnecting");
     close_socket(false);
     break;
@@ -135,7 +135,7 @@ bool engine_link::write_batch(frame_batch& batch) {
 }
 
 void engine_link::run() {
-  wire::backoff delay(std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
+  common::backoff delay(std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
   int failures = 0;
   while (!past_deadline()) {
     if (fd_ < 0) {
@@ -146,7 +146,7 @@ void engine_link::run() {
       if (!connect_once(error)) {
         const auto wait = delay.next();
         if (failures++ % 12 == 0)  // the first failure, then about once a minute
-          common::log::warn("engine " + wire::to_string(engine_) + " unreachable (" + error + "); retrying in " +
+          common::log::warn("engine " + common::to_string(engine_) + " unreachable (" + error + "); retrying in " +
                             std::to_string(wait.count()) + " ms, tweets wait in the queue");
         const auto until = clock::now() + wait;
         while (clock::now() < until && !past_deadline())
@@ -154,7 +154,7 @@ void engine_link::run() {
         continue;
       }
       if (ever_connected_) stats_.engine_reconnects.fetch_add(1, std::memory_order_relaxed);
-      common::log::info("connected to the engine at " + wire::to_string(engine_));
+      common::log::info("connected to the engine at " + common::to_string(engine_));
       ever_connected_ = true;
       failures = 0;
       delay.reset();
@@ -163,7 +163,7 @@ void engine_link::run() {
     if (!batch) {
       if (source_finished_ && queue_.frames() == 0) break;
       if (peer_closed()) {
-        common::log::warn("engine " + wire::to_string(engine_) + " closed the connection; reconnecting");
+        common::log::warn("engine " + common::to_string(engine_) + " closed the connection; reconnecting");
         close_socket(false);
       }
       continue;
@@ -175,7 +175,7 @@ void engine_link::run() {
   if (left > 0) {
     stats_.lost.fetch_add(left, std::memory_order_relaxed);
     common::log::error(std::to_string(left) + " frames could not be delivered to the engine at " +
-                       wire::to_string(engine_) + " before the drain timeout");
+                       common::to_string(engine_) + " before the drain timeout");
   }
 }
 

@@ -7,13 +7,13 @@
 
 #include "stats.hpp"
 #include "twitter_client/frame_queue.hpp"
-#include "wire/hostport.hpp"
+#include "common/hostport.hpp"
 
 namespace twitter_client {
 
 class engine_link {
 public:
-  engine_link(wire::host_port engine, frame_queue& queue, client_stats& stats)
+  engine_link(common::host_port engine, frame_queue& queue, client_stats& stats)
       : engine_(std::move(engine)), queue_(queue), stats_(stats) {}
 
   /// Thread body: sends until the queue is closed and empty, or the deadline passed.
@@ -30,7 +30,7 @@ private:
   bool peer_closed();
   void close_socket(bool graceful);
 
-  wire::host_port engine_;
+  common::host_port engine_;
   frame_queue& queue_;
   client_stats& stats_;
   std::atomic<std::int64_t> deadline_ns_{INT64_MAX};

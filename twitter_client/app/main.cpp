@@ -23,7 +23,7 @@
 #include "twitter_client/credentials.hpp"
 #include "twitter_client/synthetic.hpp"
 #include "twitter_stream.hpp"
-#include "wire/hostport.hpp"
+#include "common/hostport.hpp"
 
 using namespace twitter_client;
 namespace tlog = common::log;
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
                  : o.log_level == "warn" ? tlog::level::warn
                  : o.log_level == "error" ? tlog::level::error
                                           : tlog::level::info);
-  const auto engine = wire::parse_host_port(o.engine);
+  const auto engine = common::parse_host_port(o.engine);
   if (!engine) {
     tlog::error("--engine " + o.engine + " is not HOST:PORT");
     return 2;

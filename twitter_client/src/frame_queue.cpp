@@ -9,7 +9,7 @@ namespace {
 // Length of the frame at the front of `frames` (which starts with a whole, valid frame).
 std::size_t front_frame_size(std::string_view frames) {
   const auto d = wire::frame::decode(frames);
-  return d.state == wire::frame::status::ok ? d.consumed : frames.size();
+  return d ? d.consumed : frames.size();
 }
 
 // Drops the first frame of a batch in place.

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "wire/urlencode.hpp"
+#include "wire/url.hpp"
 
 namespace twitter_client::oauth {
 

@@ -23,17 +23,7 @@ bool encode_tweet(std::string_view text, std::string& out) {
   return true;
 }
 
-decoded decode(std::string_view in) noexcept {
-  std::size_t length = 0;
-  const std::size_t seen = in.size() < header_size ? in.size() : header_size;
-  for (std::size_t i = 0; i < seen; ++i) {
-    const char c = in[i];
-    if (c < '0' || c > '9') return {status::bad_header, 0, {}};
-    length = length * 10 + static_cast<std::size_t>(c - '0');
-  }
-  if (seen < header_size || in.size() < header_size + length) return {status::need_more, 0, {}};
-  return {status::ok, header_size + length, in.substr(header_size, length)};
-}
+namespace {
 
 std::string describe_bad_header(std::string_view in) {
   std::string out = "header is not 5 ASCII digits: \"";
@@ -50,6 +40,20 @@ std::string describe_bad_header(std::string_view in) {
   }
   out += '"';
   return out;
+}
+
+}  // namespace
+
+parsed<std::string_view> decode(std::string_view in) {
+  std::size_t length = 0;
+  const std::size_t seen = in.size() < header_size ? in.size() : header_size;
+  for (std::size_t i = 0; i < seen; ++i) {
+    const char c = in[i];
+    if (c < '0' || c > '9') return parsed<std::string_view>::bad(i, describe_bad_header(in));
+    length = length * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (seen < header_size || in.size() < header_size + length) return parsed<std::string_view>::need_more();
+  return parsed<std::string_view>::ok(in.substr(header_size, length), header_size + length);
 }
 
 }  // namespace wire::frame

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "wire/url.hpp"
 #include "wire/utf8.hpp"
 
 namespace wire::pylit {
@@ -167,6 +168,8 @@ public:
 
   value parse_top() {
     if (s_.size() > max_input) fail(max_input, "literal longer than " + std::to_string(max_input) + " bytes");
+    // Python decodes the bytes before literal_eval sees them: raw invalid UTF-8 is no literal.
+    if (const std::size_t bad = utf8::invalid_at(s_); bad != std::string_view::npos) fail(bad, "invalid UTF-8");
     skip_space();
     value v = parse_value(0);
     skip_space();
@@ -310,18 +313,11 @@ private:
     return value{std::move(text)};
   }
 
-  static int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  }
-
   char32_t read_hex(std::size_t count, std::size_t escape_at) {
     if (i_ + count > s_.size()) fail(escape_at, "truncated \\x, \\u or \\U escape");
     char32_t v = 0;
     for (std::size_t k = 0; k < count; ++k) {
-      const int h = hex_value(s_[i_ + k]);
+      const int h = url::hex_value(s_[i_ + k]);
       if (h < 0) fail(escape_at, "bad hex digit in escape");
       v = (v << 4) | static_cast<char32_t>(h);
     }
@@ -443,24 +439,21 @@ private:
 
 }  // namespace
 
-result parse(std::string_view text) {
+parsed<value> parse(std::string_view text) {
   try {
     parser p(text);
-    return result{p.parse_top(), {}};
+    return parsed<value>::ok(p.parse_top(), text.size());
   } catch (parse_failure& f) {
-    return result{std::nullopt, error{f.offset, std::move(f.message)}};
+    return parsed<value>::bad(f.offset, std::move(f.message));
   }
 }
 
-std::optional<std::vector<std::string>> parse_str_list(std::string_view text, error* err) {
-  auto set = [err](std::size_t at, std::string message) {
-    if (err) *err = error{at, std::move(message)};
-    return std::nullopt;
-  };
-  result r = parse(text);
-  if (!r) return set(r.err.offset, r.err.message);
-  auto* items = std::get_if<list>(&r.ok->v);
-  if (!items) return set(0, "expected a list of str");
+parsed<std::vector<std::string>> parse_str_list(std::string_view text) {
+  using out_t = parsed<std::vector<std::string>>;
+  auto r = parse(text);
+  if (!r) return out_t::bad(r);
+  auto* items = std::get_if<list>(&r->v);
+  if (!items) return out_t::bad(0, "expected a list of str");
   std::vector<std::string> out;
   out.reserve(items->size());
   for (auto& item : *items) {
@@ -469,29 +462,26 @@ std::optional<std::vector<std::string>> parse_str_list(std::string_view text, er
     } else if (auto* b = std::get_if<bytes_value>(&item.v); b && utf8::valid(b->data)) {
       out.push_back(std::move(b->data));
     } else {
-      return set(0, "list item " + std::to_string(out.size()) + " is not a str");
+      return out_t::bad(0, "list item " + std::to_string(out.size()) + " is not a str");
     }
   }
-  return out;
+  return out_t::ok(std::move(out), text.size());
 }
 
-std::optional<std::vector<std::int64_t>> parse_int_list(std::string_view text, error* err) {
-  auto set = [err](std::size_t at, std::string message) {
-    if (err) *err = error{at, std::move(message)};
-    return std::nullopt;
-  };
-  result r = parse(text);
-  if (!r) return set(r.err.offset, r.err.message);
-  const auto* items = std::get_if<list>(&r.ok->v);
-  if (!items) return set(0, "expected a list of int");
+parsed<std::vector<std::int64_t>> parse_int_list(std::string_view text) {
+  using out_t = parsed<std::vector<std::int64_t>>;
+  auto r = parse(text);
+  if (!r) return out_t::bad(r);
+  const auto* items = std::get_if<list>(&r->v);
+  if (!items) return out_t::bad(0, "expected a list of int");
   std::vector<std::int64_t> out;
   out.reserve(items->size());
   for (const auto& item : *items) {
     const auto* n = std::get_if<std::int64_t>(&item.v);
-    if (!n) return set(0, "list item " + std::to_string(out.size()) + " is not an int");
+    if (!n) return out_t::bad(0, "list item " + std::to_string(out.size()) + " is not an int");
     out.push_back(*n);
   }
-  return out;
+  return out_t::ok(std::move(out), text.size());
 }
 
 }  // namespace wire::pylit

@@ -22,36 +22,31 @@ std::string encode(const top_list& top) {
   return out;
 }
 
-std::optional<top_list> parse(std::string_view text, pylit::error* err) {
-  auto set = [err](std::size_t at, std::string message) {
-    if (err) *err = pylit::error{at, std::move(message)};
-    return std::nullopt;
-  };
-  pylit::result r = pylit::parse(text);
-  if (!r) return set(r.err.offset, std::move(r.err.message));
-  const auto* d = std::get_if<pylit::dict>(&r.ok->v);
-  if (!d) return set(0, "record is not a dict");
+parsed<top_list> parse(std::string_view text) {
+  using out_t = parsed<top_list>;
+  auto r = pylit::parse(text);
+  if (!r) return out_t::bad(r);
+  const auto* d = std::get_if<pylit::dict>(&r->v);
+  if (!d) return out_t::bad(0, "record is not a dict");
   const std::string* label = nullptr;
   const std::string* data = nullptr;
   for (const auto& [key, val] : *d) {
     const auto* name = std::get_if<std::string>(&key.v);
     const auto* text_value = std::get_if<std::string>(&val.v);
-    if (!name || (*name != "label" && *name != "data")) return set(0, "record has a key other than 'label' and 'data'");
-    if (!text_value) return set(0, "record's '" + *name + "' is not a str");
+    if (!name || (*name != "label" && *name != "data"))
+      return out_t::bad(0, "record has a key other than 'label' and 'data'");
+    if (!text_value) return out_t::bad(0, "record's '" + *name + "' is not a str");
     (*name == "label" ? label : data) = text_value;
   }
-  if (!label || !data) return set(0, label ? "record has no 'data'" : "record has no 'label'");
-  top_list top;
-  pylit::error inner;
-  auto labels = pylit::parse_str_list(*label, &inner);
-  if (!labels) return set(0, "'label': " + inner.message);
-  auto counts = pylit::parse_int_list(*data, &inner);
-  if (!counts) return set(0, "'data': " + inner.message);
+  if (!label || !data) return out_t::bad(0, label ? "record has no 'data'" : "record has no 'label'");
+  auto labels = pylit::parse_str_list(*label);
+  if (!labels) return out_t::bad(0, "'label': " + labels.error.message);
+  auto counts = pylit::parse_int_list(*data);
+  if (!counts) return out_t::bad(0, "'data': " + counts.error.message);
   if (labels->size() != counts->size())
-    return set(0, "'label' has " + std::to_string(labels->size()) + " items, 'data' " + std::to_string(counts->size()));
-  top.labels = std::move(*labels);
-  top.counts = std::move(*counts);
-  return top;
+    return out_t::bad(0, "'label' has " + std::to_string(labels->size()) + " items, 'data' " +
+                             std::to_string(counts->size()));
+  return out_t::ok(top_list{std::move(*labels), std::move(*counts)}, text.size());
 }
 
 void splitter::feed(std::string_view bytes) {

@@ -9,7 +9,7 @@ inline unsigned char at(std::string_view s, std::size_t i) { return static_cast<
 inline bool cont(unsigned char c) { return (c & 0xC0) == 0x80; }
 }  // namespace
 
-bool valid(std::string_view s) noexcept {
+std::size_t invalid_at(std::string_view s) noexcept {
   const std::size_t n = s.size();
   std::size_t i = 0;
   while (i < n) {
@@ -25,27 +25,27 @@ bool valid(std::string_view s) noexcept {
     if (c < 0x80) {
       ++i;
     } else if (c >= 0xC2 && c <= 0xDF) {
-      if (i + 1 >= n || !cont(at(s, i + 1))) return false;
+      if (i + 1 >= n || !cont(at(s, i + 1))) return i;
       i += 2;
     } else if (c >= 0xE0 && c <= 0xEF) {
-      if (i + 2 >= n) return false;
+      if (i + 2 >= n) return i;
       const unsigned char c1 = at(s, i + 1);
-      if (!cont(c1) || !cont(at(s, i + 2))) return false;
-      if (c == 0xE0 && c1 < 0xA0) return false;  // overlong
-      if (c == 0xED && c1 >= 0xA0) return false;  // surrogate
+      if (!cont(c1) || !cont(at(s, i + 2))) return i;
+      if (c == 0xE0 && c1 < 0xA0) return i;  // overlong
+      if (c == 0xED && c1 >= 0xA0) return i;  // surrogate
       i += 3;
     } else if (c >= 0xF0 && c <= 0xF4) {
-      if (i + 3 >= n) return false;
+      if (i + 3 >= n) return i;
       const unsigned char c1 = at(s, i + 1);
-      if (!cont(c1) || !cont(at(s, i + 2)) || !cont(at(s, i + 3))) return false;
-      if (c == 0xF0 && c1 < 0x90) return false;  // overlong
-      if (c == 0xF4 && c1 >= 0x90) return false;  // above U+10FFFF
+      if (!cont(c1) || !cont(at(s, i + 2)) || !cont(at(s, i + 3))) return i;
+      if (c == 0xF0 && c1 < 0x90) return i;  // overlong
+      if (c == 0xF4 && c1 >= 0x90) return i;  // above U+10FFFF
       i += 4;
     } else {
-      return false;
+      return i;
     }
   }
-  return true;
+  return std::string_view::npos;
 }
 
 void append(char32_t cp, std::string& out) {

@@ -3,13 +3,14 @@
 // No I/O in here.
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "wire/result.hpp"
 
 namespace wire::pylit {
 
@@ -52,29 +53,18 @@ struct value {
   bool operator==(const value&) const = default;
 };
 
-struct error {
-  std::size_t offset;   ///< byte offset in the input where parsing failed
-  std::string message;  ///< what was expected or what was wrong
-};
-
-/// Either a value or an error.
-struct result {
-  std::optional<value> ok;
-  error err;
-  explicit operator bool() const noexcept { return ok.has_value(); }
-};
-
 /// Parses one literal: str in either quote (optionally u/b/r prefixed, adjacent literals
 /// concatenated), int (optionally signed), list, dict; leading and trailing white space is
 /// allowed. Escapes: \\ \' \" \a \b \f \n \r \t \v \ooo \xNN \uNNNN \UNNNNNNNN, backslash-newline.
 /// Python 2 compatibility: inside a str, a run of \xNN escapes that forms valid multi-byte
 /// UTF-8 decodes as that UTF-8 (a Python 2 byte string); any other \xNN is U+00NN.
-result parse(std::string_view text);
+/// The text must be valid UTF-8 (as the original receiver decodes it before literal_eval).
+parsed<value> parse(std::string_view text);
 
 /// Parses a list of str, e.g. "['#a', '#b']". Bytes items are accepted when valid UTF-8.
-std::optional<std::vector<std::string>> parse_str_list(std::string_view text, error* err = nullptr);
+parsed<std::vector<std::string>> parse_str_list(std::string_view text);
 
 /// Parses a list of int, e.g. "[3, 1]".
-std::optional<std::vector<std::int64_t>> parse_int_list(std::string_view text, error* err = nullptr);
+parsed<std::vector<std::int64_t>> parse_int_list(std::string_view text);
 
 }  // namespace wire::pylit

@@ -34,7 +34,7 @@ std::string encode(const top_list& top);
 /// Parses the text of one record (without the ";;"): a dict with 'label' and 'data' in either
 /// order, leading white space allowed, each value the Python literal text of a list. Accepts
 /// Python 3 records and Python 2 ones (byte-string escapes doubled by the outer repr).
-std::optional<top_list> parse(std::string_view text, pylit::error* err = nullptr);
+parsed<top_list> parse(std::string_view text);
 
 /// Splits a byte stream on ";;". Feed bytes, then take records until none is left. A run of
 /// more than `max_record` bytes without a separator is dropped up to its end and counted.

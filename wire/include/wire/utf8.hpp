@@ -8,8 +8,12 @@
 
 namespace wire::utf8 {
 
+/// Offset of the first byte that is not part of well-formed UTF-8 (Python's strict decoder),
+/// or std::string_view::npos when all of `s` is well-formed.
+std::size_t invalid_at(std::string_view s) noexcept;
+
 /// True when `s` is well-formed UTF-8 as Python's strict decoder defines it.
-bool valid(std::string_view s) noexcept;
+inline bool valid(std::string_view s) noexcept { return invalid_at(s) == std::string_view::npos; }
 
 /// Appends code point `cp` (<= 0x10FFFF; surrogates are written as-is, WTF-8 style) to `out`.
 void append(char32_t cp, std::string& out);

@@ -1,12 +1,11 @@
 #pragma once
 // The engine's I/O: TCP sources, the stateful step, the TCP sink, on one asio thread.
-#include <memory>
-
-#include "options.hpp"
+#include "common/stop_signals.hpp"
+#include "engine/options.hpp"
 
 namespace engine {
 
 /// Runs the engine until SIGINT/SIGTERM; returns the process exit code.
-int run(const config& cfg);
+int run(const config& cfg, common::stop_signals& signals);
 
 }  // namespace engine

@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "common/log.hpp"
-#include "routes.hpp"
+#include "dashboard_server/routes.hpp"
 
 namespace {
 
@@ -39,7 +39,7 @@ std::int64_t now_ms() {
 struct live_board {
   std::mutex mutex;
   std::condition_variable changed;
-  dashboard::board board;
+  dashboard_server::board board;
   bool closing = false;
 
   /// Wakes every event stream so that it ends and the thread pool can join.
@@ -61,8 +61,8 @@ std::optional<std::string> read_file(const fs::path& path) {
 }
 
 /// The page's files from `dir`; Chart.js from `dir` or else from Debian's libjs-chart.js.
-std::optional<dashboard::static_files> load_static(const fs::path& dir) {
-  dashboard::static_files files;
+std::optional<dashboard_server::static_files> load_static(const fs::path& dir) {
+  dashboard_server::static_files files;
   for (const char* name : {"index.html", "app.js", "style.css", "chart.min.js"}) {
     auto body = read_file(dir / name);
     if (!body && std::string_view(name) == "chart.min.js") body = read_file(debian_chartjs);
@@ -73,7 +73,7 @@ std::optional<dashboard::static_files> load_static(const fs::path& dir) {
                                                             : std::string(" (use --static DIR)")));
       return std::nullopt;
     }
-    files.emplace(name, dashboard::static_file{dashboard::content_type_for(name), std::move(*body)});
+    files.emplace(name, dashboard_server::static_file{dashboard_server::content_type_for(name), std::move(*body)});
   }
   return files;
 }
@@ -84,7 +84,7 @@ fs::path default_static_dir() {
   return ec ? fs::path("static") : exe.parent_path().parent_path() / "share" / "static";
 }
 
-void send(httplib::Response& res, const dashboard::response& r) {
+void send(httplib::Response& res, const dashboard_server::response& r) {
   res.status = r.status;
   for (const auto& [name, value] : r.headers) res.set_header(name, value);
   res.set_content(r.body, r.content_type);
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
 
   httplib::Server server;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_payload_max_length(dashboard::max_body);
+  server.set_payload_max_length(dashboard_server::max_body);
   server.set_keep_alive_max_count(1000000);  // the receiver keeps one connection for all its POSTs
   server.set_keep_alive_timeout(3);          // idle connections also delay shutdown by this much
   server.set_tcp_nodelay(true);
@@ -139,27 +139,27 @@ int main(int argc, char** argv) {
   });
 
   server.Get("/", [&](const httplib::Request&, httplib::Response& res) {
-    send(res, dashboard::static_asset(*files, "index.html"));
+    send(res, dashboard_server::static_asset(*files, "index.html"));
   });
   server.Get(R"(/static/([A-Za-z0-9_.-]+))", [&](const httplib::Request& req, httplib::Response& res) {
-    send(res, dashboard::static_asset(*files, req.matches[1].str()));
+    send(res, dashboard_server::static_asset(*files, req.matches[1].str()));
   });
   server.Get("/refreshDashboard", [&](const httplib::Request&, httplib::Response& res) {
     std::unique_lock lk(live.mutex);
-    auto r = dashboard::refresh_dashboard(live.board);
+    auto r = dashboard_server::refresh_dashboard(live.board);
     lk.unlock();
     send(res, r);
   });
   server.Post("/updateDashboard", [&](const httplib::Request& req, httplib::Response& res) {
-    dashboard::response r;
+    dashboard_server::response r;
     {
       std::lock_guard lk(live.mutex);
       if (req.is_multipart_form_data()) {
-        dashboard::form fields;
+        dashboard_server::form fields;
         for (const auto& [name, item] : req.files) fields.emplace_back(name, item.content);
-        r = dashboard::update_from_form(live.board, fields, now_ms());
+        r = dashboard_server::update_from_form(live.board, fields, now_ms());
       } else {
-        r = dashboard::update_dashboard(live.board, req.get_header_value("Content-Type"), req.body, now_ms());
+        r = dashboard_server::update_dashboard(live.board, req.get_header_value("Content-Type"), req.body, now_ms());
       }
     }
     if (r.status == 201) {
@@ -171,14 +171,14 @@ int main(int argc, char** argv) {
   });
   server.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
     std::unique_lock lk(live.mutex);
-    auto r = dashboard::healthz(live.board, sse_clients.load());
+    auto r = dashboard_server::healthz(live.board, sse_clients.load());
     lk.unlock();
     send(res, r);
   });
   server.Get("/events", [&](const httplib::Request& req, httplib::Response& res) {
     if (sse_clients.fetch_add(1) >= max_sse) {
       sse_clients.fetch_sub(1);
-      send(res, dashboard::response{503, "text/plain; charset=utf-8",
+      send(res, dashboard_server::response{503, "text/plain; charset=utf-8",
                                     "error: too many event streams; poll /refreshDashboard", {}});
       return;
     }
@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
           std::unique_lock lk(live.mutex);
           std::string out;
           if (!*sent) {
-            out = dashboard::sse_preamble() + dashboard::sse_event(live.board);
+            out = dashboard_server::sse_preamble() + dashboard_server::sse_event(live.board);
           } else {
             const bool fresh = live.changed.wait_for(
                 lk, heartbeat_every, [&] { return live.closing || live.board.version != **sent; });
@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
               sink.done();
               return true;
             }
-            out = fresh ? dashboard::sse_event(live.board) : dashboard::sse_heartbeat();
+            out = fresh ? dashboard_server::sse_event(live.board) : dashboard_server::sse_heartbeat();
           }
           *sent = live.board.version;
           lk.unlock();
@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
     if (res.status == 413) {
       // The issue asks for 400 with a reason; httplib refused the body before any handler ran.
       res.status = 400;
-      res.set_content("error: body over the limit of " + std::to_string(dashboard::max_body) + " bytes",
+      res.set_content("error: body over the limit of " + std::to_string(dashboard_server::max_body) + " bytes",
                       "text/plain; charset=utf-8");
       log::warn(req.method + " " + req.path + " from " + req.remote_addr + " refused: body over the limit");
     } else {

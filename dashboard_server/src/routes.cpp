@@ -1,4 +1,4 @@
-#include "routes.hpp"
+#include "dashboard_server/routes.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -9,7 +9,7 @@
 
 #include "wire/pylit.hpp"
 
-namespace dashboard {
+namespace dashboard_server {
 namespace {
 
 using json = nlohmann::json;
@@ -110,15 +110,14 @@ response update_from_form(board& b, const form& fields, std::int64_t now_ms) {
   if (fields.empty() || !data) return text(400, "error: no data");
   const std::string* label = first(fields, "label");
   if (!label) return text(400, "error: no label");
-  wire::pylit::error err;
-  auto labels = wire::pylit::parse_str_list(*label, &err);
+  auto labels = wire::pylit::parse_str_list(*label);
   if (!labels)
-    return text(400, "error: label is not a Python list of str (" + err.message + " at byte " +
-                         std::to_string(err.offset) + ")");
-  auto counts = wire::pylit::parse_int_list(*data, &err);
+    return text(400, "error: label is not a Python list of str (" + labels.error.message + " at byte " +
+                         std::to_string(labels.error.offset) + ")");
+  auto counts = wire::pylit::parse_int_list(*data);
   if (!counts)
-    return text(400, "error: data is not a Python list of int (" + err.message + " at byte " +
-                         std::to_string(err.offset) + ")");
+    return text(400, "error: data is not a Python list of int (" + counts.error.message + " at byte " +
+                         std::to_string(counts.error.offset) + ")");
   return accept(b, std::move(*labels), std::move(*counts), now_ms);
 }
 
@@ -213,4 +212,4 @@ std::string sse_preamble() { return "retry: 1000\n\n"; }
 
 std::string sse_heartbeat() { return ": keep-alive\n\n"; }
 
-}  // namespace dashboard
+}  // namespace dashboard_server

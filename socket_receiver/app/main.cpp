@@ -17,8 +17,8 @@
 #include <thread>
 
 #include "common/log.hpp"
-#include "forwarder.hpp"
-#include "wire/hostport.hpp"
+#include "socket_receiver/latest_slot.hpp"
+#include "common/hostport.hpp"
 #include "wire/record.hpp"
 
 namespace {
@@ -58,7 +58,7 @@ public:
   }
 
   /// Adds the slot's counters to `s`.
-  void fill(receiver::stats& s) {
+  void fill(socket_receiver::stats& s) {
     std::lock_guard lk(mutex_);
     s.forwarded = slot_.forwarded();
     s.superseded += slot_.superseded();
@@ -86,7 +86,7 @@ private:
 
     std::unique_lock lk(mutex_);
     while (true) {
-      const auto now = receiver::clock::now();
+      const auto now = socket_receiver::clock::now();
       if (auto body = slot_.take(now)) {
         lk.unlock();
         error_text[0] = '\0';
@@ -98,15 +98,15 @@ private:
         const std::string why = rc != CURLE_OK ? (error_text[0] ? error_text : curl_easy_strerror(rc))
                                                : "HTTP " + std::to_string(status);
         lk.lock();
-        const auto result = receiver::classify(status);
+        const auto result = socket_receiver::classify(status);
         const std::uint64_t streak = slot_.failing_streak();
-        const auto delay = slot_.done(result, receiver::clock::now());
-        if (result == receiver::outcome::failed && streak == 0) {
+        const auto delay = slot_.done(result, socket_receiver::clock::now());
+        if (result == socket_receiver::outcome::failed && streak == 0) {
           log::warn("dashboard " + url_ + " unreachable (" + why + "): retrying with back-off, newest record kept");
-        } else if (result != receiver::outcome::failed && streak > 0) {
+        } else if (result != socket_receiver::outcome::failed && streak > 0) {
           log::info("dashboard reachable again after " + std::to_string(streak) + " failed attempts");
         }
-        if (result == receiver::outcome::rejected) log::warn("dashboard rejected a record (" + why + "); dropped");
+        if (result == socket_receiver::outcome::rejected) log::warn("dashboard rejected a record (" + why + "); dropped");
         (void)delay;
         continue;
       }
@@ -125,7 +125,7 @@ private:
   std::string url_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  receiver::latest_slot slot_;
+  socket_receiver::latest_slot slot_;
   bool stopping_ = false;
   std::thread thread_;
 };
@@ -135,14 +135,14 @@ private:
 struct receiver_state {
   explicit receiver_state(std::string url) : out(std::move(url)) {}
   forwarder out;
-  receiver::malformed_tally malformed;
-  receiver::stats counters;  // network-thread counters; the slot's are added by out.fill()
+  socket_receiver::malformed_tally malformed;
+  socket_receiver::stats counters;  // network-thread counters; the slot's are added by out.fill()
   std::set<std::shared_ptr<tcp::socket>> sessions;
   bool stopping = false;
   std::uint64_t last_logged_malformed = 0;
 
-  receiver::stats snapshot() {
-    receiver::stats s = counters;
+  socket_receiver::stats snapshot() {
+    socket_receiver::stats s = counters;
     s.malformed = malformed.total();
     out.fill(s);
     return s;
@@ -151,14 +151,14 @@ struct receiver_state {
 
 /// Takes the complete records of one read; forwards only the newest valid one.
 void drain_records(receiver_state& st, wire::record::splitter& split) {
-  auto batch = receiver::drain(split, st.malformed);
+  auto batch = socket_receiver::drain(split, st.malformed);
   st.counters.received += batch.received;
   for (const auto& kind : batch.new_kinds)
     log::warn("malformed record skipped (" + kind + "); further records of this kind are only counted");
   if (!batch.newest) return;
   // Records of the same read are superseded before they ever reach the slot.
   st.counters.superseded += batch.unparsed;
-  st.out.offer(receiver::form_body(*batch.newest));
+  st.out.offer(socket_receiver::form_body(*batch.newest));
 }
 
 asio::awaitable<void> session(receiver_state& st, std::shared_ptr<tcp::socket> socket, std::string peer) {
@@ -197,7 +197,7 @@ asio::awaitable<void> listener(receiver_state& st, tcp::acceptor& acceptor) {
     }
     std::error_code ignored;
     const auto ep = socket.remote_endpoint(ignored);
-    std::string peer = wire::to_string({ep.address().to_string(), ep.port()});
+    std::string peer = common::to_string({ep.address().to_string(), ep.port()});
     auto shared = std::make_shared<tcp::socket>(std::move(socket));
     st.sessions.insert(shared);
     ++st.counters.connections;
@@ -212,7 +212,7 @@ asio::awaitable<void> stats_ticker(receiver_state& st, asio::steady_timer& timer
     auto [ec] = co_await timer.async_wait(use_tuple);
     if (ec || st.stopping) co_return;
     const auto s = st.snapshot();
-    log::info("stats " + receiver::stats_line(s));
+    log::info("stats " + socket_receiver::stats_line(s));
     if (s.malformed != st.last_logged_malformed) {
       log::warn(std::to_string(s.malformed - st.last_logged_malformed) + " malformed records skipped in the last " +
                 std::to_string(every.count()) + " s");
@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 3600u));
   CLI11_PARSE(app, argc, argv);
 
-  const auto where = wire::parse_host_port(listen);
+  const auto where = common::parse_host_port(listen);
   if (!where) {
     log::error("--listen " + listen + ": expected HOST:PORT, e.g. 127.0.0.1:7002");
     return 2;
@@ -289,7 +289,7 @@ int main(int argc, char** argv) {
 
     io.run();
     st.out.stop();
-    log::info("stopped; stats " + receiver::stats_line(st.snapshot()));
+    log::info("stopped; stats " + socket_receiver::stats_line(st.snapshot()));
   } catch (const std::exception& e) {
     log::error(std::string("fatal: ") + e.what());
     curl_global_cleanup();

@@ -1,8 +1,8 @@
-#include "wire/hostport.hpp"
+#include "common/hostport.hpp"
 
 #include <charconv>
 
-namespace wire {
+namespace common {
 
 std::optional<host_port> parse_host_port(std::string_view text) {
   const auto colon = text.rfind(':');
@@ -22,4 +22,4 @@ std::string to_string(const host_port& hp) {
   return (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
 }
 
-}  // namespace wire
+}  // namespace common

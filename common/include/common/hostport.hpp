@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace wire {
+namespace common {
 
 struct host_port {
   std::string host;
@@ -18,4 +18,4 @@ std::optional<host_port> parse_host_port(std::string_view text);
 /// "HOST:PORT", with an IPv6 host in brackets: what parse_host_port reads back.
 std::string to_string(const host_port& hp);
 
-}  // namespace wire
+}  // namespace common

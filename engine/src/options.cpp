@@ -1,4 +1,4 @@
-#include "options.hpp"
+#include "engine/options.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -11,14 +11,14 @@ namespace engine {
 
 namespace {
 
-std::vector<wire::host_port> parse_address_list(const std::string& text) {
+std::vector<common::host_port> parse_address_list(const std::string& text) {
   // Wallaroo takes comma-separated lists (one address per pipeline source).
-  std::vector<wire::host_port> out;
+  std::vector<common::host_port> out;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    auto hp = wire::parse_host_port(item);
-    if (!hp) throw CLI::ValidationError("--in", "'" + item + "' is not HOST:PORT");
+    auto hp = common::parse_host_port(item);
+    if (!hp) throw CLI::ValidationError("--in", "'" + item + "' is not HOST:PORT (or [IPv6]:PORT)");
     out.push_back(*hp);
   }
   if (out.empty()) throw CLI::ValidationError("--in", "no address given");
@@ -27,7 +27,7 @@ std::vector<wire::host_port> parse_address_list(const std::string& text) {
 
 }  // namespace
 
-parse_outcome parse_options(int argc, const char* const* argv) {
+common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   CLI::App app{
       "engine: the trending-hashtags stream processor.\n"
       "Reads tweets (5-digit framed, as twitter_client sends them, or one per line), counts every\n"
@@ -36,16 +36,12 @@ parse_outcome parse_options(int argc, const char* const* argv) {
       "Wallaroo application did.",
       "engine"};
   std::string in_text = "127.0.0.1:8002";
-  std::string out_text = "127.0.0.1:7002";
   config cfg;
   std::string format = "framed";
-  int stats_seconds = 10;
   app.add_option("--in", in_text, "HOST:PORT to listen on for tweets (comma-separated for several)")
       ->type_name("HOST:PORT")
       ->capture_default_str();
-  app.add_option("--out", out_text, "HOST:PORT of the receiver to connect to and send records")
-      ->type_name("HOST:PORT")
-      ->capture_default_str();
+  common::cli::add_address(app, "--out", cfg.out, "HOST:PORT of the receiver to connect to and send records");
   app.add_option("--top", cfg.top, "How many hashtags each record lists")
       ->type_name("N")
       ->capture_default_str()
@@ -56,10 +52,7 @@ parse_outcome parse_options(int argc, const char* const* argv) {
       ->type_name("FORMAT")
       ->capture_default_str()
       ->check(CLI::IsMember({"framed", "lines"}));
-  app.add_option("--stats-interval", stats_seconds, "Seconds between statistics log lines (0: none)")
-      ->type_name("SECONDS")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 86400));
+  common::cli::add_common_flags(app, cfg.flags);
 
   // machida's command line from the tutorial, accepted unchanged and ignored: this engine has the
   // application built in, one worker, no cluster, no metrics.
@@ -86,17 +79,13 @@ parse_outcome parse_options(int argc, const char* const* argv) {
     flags.emplace_back(name, &count);
   }
 
+  if (auto stop = common::cli::parse(app, argc, argv)) return {std::nullopt, *stop};
   try {
-    app.parse(argc, argv);
     cfg.in = parse_address_list(in_text);
-    auto out = wire::parse_host_port(out_text);
-    if (!out) throw CLI::ValidationError("--out", "'" + out_text + "' is not HOST:PORT");
-    cfg.out = *out;
   } catch (const CLI::ParseError& e) {
-    return {std::nullopt, app.exit(e)};
+    return {std::nullopt, app.exit(e) == 0 ? 0 : 2};
   }
   cfg.format = format == "lines" ? input_format::lines : input_format::framed;
-  cfg.stats_interval = std::chrono::seconds(stats_seconds);
   for (const auto& [name, store] : valued)
     for (const auto& v : *store) seen.push_back(name + "=" + v);
   for (const auto& [name, count] : flags)

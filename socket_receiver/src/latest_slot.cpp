@@ -1,6 +1,6 @@
-#include "forwarder.hpp"
+#include "socket_receiver/latest_slot.hpp"
 
-#include "wire/urlencode.hpp"
+#include "wire/url.hpp"
 
 #include <algorithm>
 
@@ -8,7 +8,7 @@
 
 #include "wire/pylit.hpp"
 
-namespace receiver {
+namespace socket_receiver {
 
 outcome classify(long http_status) noexcept {
   if (http_status >= 200 && http_status < 300) return outcome::delivered;
@@ -95,13 +95,14 @@ drained drain(wire::record::splitter& split, malformed_tally& malformed) {
   while (auto text = split.next()) texts.push_back(std::move(*text));
   out.received = texts.size();
   for (std::size_t k = texts.size(); k-- > 0;) {
-    wire::pylit::error err;
-    if (auto top = wire::record::parse(texts[k], &err)) {
+    auto top = wire::record::parse(texts[k]);
+    if (top) {
       out.valid = 1;
       out.unparsed = k;
-      out.newest = std::move(top);
+      out.newest = std::move(*top);
       break;
     }
+    const wire::error& err = top.error;
     if (malformed.note(err.message)) out.new_kinds.push_back(err.message + " at byte " + std::to_string(err.offset));
   }
   std::reverse(out.new_kinds.begin(), out.new_kinds.end());  // log in stream order
@@ -115,4 +116,4 @@ std::string stats_line(const stats& s) {
          " rejected=" + std::to_string(s.rejected) + " failed_attempts=" + std::to_string(s.failures);
 }
 
-}  // namespace receiver
+}  // namespace socket_receiver

@@ -1,4 +1,4 @@
-#include "top_counter.hpp"
+#include "engine/top_counter.hpp"
 
 #include <charconv>
 #include <cstring>

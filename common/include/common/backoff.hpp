@@ -1,9 +1,9 @@
 #pragma once
-// Reconnect delays. Pure: the caller sleeps.
+// Reconnect and retry delays. Pure: the caller sleeps.
 #include <algorithm>
 #include <chrono>
 
-namespace wire {
+namespace common {
 
 /// Exponential back-off: first, doubling, capped at max; reset() after a success.
 class backoff {
@@ -22,4 +22,4 @@ private:
   ms first_, max_, next_;
 };
 
-}  // namespace wire
+}  // namespace common

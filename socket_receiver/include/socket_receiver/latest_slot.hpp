@@ -11,10 +11,10 @@
 #include <string_view>
 #include <vector>
 
-#include "wire/backoff.hpp"
+#include "common/backoff.hpp"
 #include "wire/record.hpp"
 
-namespace receiver {
+namespace socket_receiver {
 
 using clock = std::chrono::steady_clock;
 
@@ -33,7 +33,7 @@ outcome classify(long http_status) noexcept;
 class latest_slot {
 public:
   /// Retries after failures wait `retry.next()`; the default is 100 ms doubling to 2 s.
-  explicit latest_slot(wire::backoff retry = wire::backoff(std::chrono::milliseconds(100), std::chrono::seconds(2)))
+  explicit latest_slot(common::backoff retry = common::backoff(std::chrono::milliseconds(100), std::chrono::seconds(2)))
       : retry_(retry) {}
 
   /// Stores `body` as the waiting record; true when it replaced one never delivered (superseded).
@@ -62,7 +62,7 @@ public:
   std::uint64_t failures() const noexcept { return failures_; }      ///< failed attempts
 
 private:
-  wire::backoff retry_;
+  common::backoff retry_;
   std::optional<std::string> waiting_;
   std::string flying_;
   bool in_flight_ = false;
@@ -121,4 +121,4 @@ struct stats {
 /// "received=.. forwarded=.. superseded=.. malformed=.. overflows=.. rejected=.. failed_attempts=.."
 std::string stats_line(const stats& s);
 
-}  // namespace receiver
+}  // namespace socket_receiver

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace dashboard {
+namespace dashboard_server {
 
 /// Largest request body accepted (a top-10 record is a few hundred bytes).
 inline constexpr std::size_t max_body = 64 * 1024;
@@ -91,4 +91,4 @@ std::string sse_heartbeat();
 /// "2026-11-25T10:00:00.123Z" for Unix milliseconds; "" for 0 (never).
 std::string iso8601_utc(std::int64_t ms);
 
-}  // namespace dashboard
+}  // namespace dashboard_server
