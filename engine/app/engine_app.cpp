@@ -5,8 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <algorithm>
 #include <list>
+#include <memory>
 #include <string>
+#include <tuple>
 
 #include "common/log.hpp"
 #include "common/net.hpp"
@@ -41,7 +44,8 @@ struct counters {
 
 class engine_app {
 public:
-  engine_app(asio::io_context& io, const config& cfg) : io_(io), cfg_(cfg), state_(cfg.top), sink_(io, cfg.out, state_) {}
+  engine_app(asio::io_context& io, const config& cfg)
+      : io_(io), cfg_(cfg), state_(cfg.top), sink_(io, cfg.out, state_, cfg.receiver_timeout) {}
 
   void start() {
     for (const auto& where : cfg_.in) {
@@ -71,21 +75,59 @@ private:
     std::uint64_t tweets = 0, skipped = 0;
   };
 
-  // Counts the tweet's hashtags; a payload that is not valid UTF-8 is skipped (and counted).
-  void handle_tweet(std::string_view payload, const std::string& peer, connection_stats& cs) {
+  // True when the tweet is to be counted; a payload that is not valid UTF-8 is skipped (and counted).
+  bool accept_tweet(std::string_view payload, const std::string& peer, connection_stats& cs) {
     if (!wire::utf8::valid(payload)) {
       ++stats_.skipped_utf8;
       if (++cs.skipped <= logged_skips)
         log::warn("skipped a message from " + peer + ": invalid UTF-8 (" + std::to_string(payload.size()) + " bytes)" +
                   (cs.skipped == logged_skips ? "; further ones are only counted" : ""));
-      return;
+      return false;
     }
     ++stats_.tweets;
     ++cs.tweets;
-    for_each_hashtag(payload, [this](std::string_view tag) {
+    return true;
+  }
+
+  // Counts the tweet's hashtags, one record each. The output buffer's bound holds between two
+  // hashtags, not only between reads: one 100 kB frame can hold 30,000 hashtags, each record as
+  // long as the top N's labels.
+  awaitable<void> count_hashtags(std::string_view tweet) {
+    hashtag_cursor tags(tweet);
+    for (std::string_view tag = tags.next(); !tag.empty(); tag = tags.next()) {
       state_.add(tag);
       sink_.on_update();
-    });
+      if (sink_.full()) {
+        sink_.notify();
+        co_await sink_.wait_for_room();
+      }
+    }
+  }
+
+  // Closes a source that has completed no message for the idle timeout (off by default: a quiet
+  // real stream must not be cut). Shares the session's fate through the shared pointer.
+  struct idle_watch {
+    explicit idle_watch(asio::io_context& io) : timer(io) {}
+    asio::steady_timer timer;
+    tcp::socket* socket = nullptr;
+    std::chrono::steady_clock::time_point last_message = std::chrono::steady_clock::now();
+    bool done = false;
+    bool fired = false;
+  };
+
+  awaitable<void> watch_idle(std::shared_ptr<idle_watch> w) {
+    const auto limit = cfg_.idle_timeout;
+    while (!w->done) {
+      w->timer.expires_after(std::clamp<std::chrono::steady_clock::duration>(limit / 4, 10ms, 1s));
+      co_await w->timer.async_wait(use_nothrow);
+      if (w->done) co_return;
+      if (std::chrono::steady_clock::now() - w->last_message > limit) {
+        w->fired = true;
+        std::error_code ignored;
+        w->socket->cancel(ignored);
+        co_return;
+      }
+    }
   }
 
   awaitable<void> session(tcp::socket socket) {
@@ -97,14 +139,37 @@ private:
     log::info("source connection from " + peer);
     connection_stats cs;
     stream_decoder decoder(cfg_.format);
-    bool closed_by_us = false;
-    while (!stopping_) {
-      const auto room = decoder.prepare(read_chunk);
-      auto [err, n] = co_await socket.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow);
+    std::shared_ptr<idle_watch> idle;
+    if (cfg_.idle_timeout.count() > 0) {
+      idle = std::make_shared<idle_watch>(io_);
+      idle->socket = &socket;
+      asio::co_spawn(io_, watch_idle(idle), asio::detached);
+    }
+    std::string closed_by_us;
+    while (!stopping_ && !(idle && idle->fired)) {
+      std::error_code err;
+      std::size_t n = 0;
+      // A connection waiting for bytes holds at most its unfinished message, not a read buffer:
+      // wait for bytes first, then take a buffer to read them.
+      if (socket.available(ec) == 0 && !ec) {
+        decoder.shrink_when_idle();
+        std::tie(err) = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
+      }
+      if (!err) {
+        const auto room = decoder.prepare(read_chunk);
+        std::tie(err, n) = co_await socket.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow);
+      }
       if (err) {
+        if (idle && idle->fired) {
+          closed_by_us = "no whole message for " +
+                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.idle_timeout).count()) +
+                         " ms (--idle-timeout)";
+          log::warn("closing connection from " + peer + ": " + closed_by_us);
+          break;
+        }
         if (!stopping_) {
           const auto last = decoder.finish();
-          if (last) handle_tweet(last.value, peer, cs);  // a last line without '\n' still counts
+          if (last && accept_tweet(last.value, peer, cs)) co_await count_hashtags(last.value);
           if (last.state == wire::status::bad) log::warn("connection from " + peer + " " + last.error.message);
           sink_.notify();
         }
@@ -112,21 +177,28 @@ private:
       }
       decoder.commit(n);
       wire::parsed<std::string_view> tweet;
-      while ((tweet = decoder.next())) handle_tweet(tweet.value, peer, cs);
+      while ((tweet = decoder.next())) {
+        if (idle) idle->last_message = std::chrono::steady_clock::now();
+        if (accept_tweet(tweet.value, peer, cs)) co_await count_hashtags(tweet.value);
+      }
       sink_.notify();
       if (tweet.state == wire::status::bad) {
         if (cfg_.format == input_format::framed) ++stats_.bad_headers;
-        log::warn("closing connection from " + peer + ": " + log::escape(tweet.error.message) + " after " +
+        closed_by_us = log::escape(tweet.error.message);
+        log::warn("closing connection from " + peer + ": " + closed_by_us + " after " +
                   std::to_string(cs.tweets + cs.skipped) + " messages");
-        closed_by_us = true;
         break;
       }
       if (sink_.full()) co_await sink_.wait_for_room();  // back-pressure: stop reading this source
     }
+    if (idle) {
+      idle->done = true;
+      idle->timer.cancel();
+    }
     sessions_.erase(self);
     std::error_code ignored;
     socket.close(ignored);
-    log::info("source connection from " + peer + (closed_by_us ? " closed by the engine" : " ended") + ": " +
+    log::info("source connection from " + peer + (!closed_by_us.empty() ? " closed by the engine" : " ended") + ": " +
               std::to_string(cs.tweets) + " tweets" +
               (cs.skipped ? ", " + std::to_string(cs.skipped) + " skipped (invalid UTF-8)" : ""));
   }

@@ -2,6 +2,7 @@
 
 #include <asio/experimental/as_tuple.hpp>
 
+#include <algorithm>
 #include <utility>
 
 #include "common/backoff.hpp"
@@ -16,8 +17,16 @@ using namespace std::chrono_literals;
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 }  // namespace
 
-sink::sink(asio::io_context& io, common::host_port target, top_counter& state)
-    : io_(io), target_(std::move(target)), state_(state), socket_(io), wake_(io), room_(io) {
+sink::sink(asio::io_context& io, common::host_port target, top_counter& state,
+           std::chrono::steady_clock::duration stall_timeout)
+    : io_(io),
+      target_(std::move(target)),
+      state_(state),
+      stall_timeout_(stall_timeout),
+      delay_(100ms, 5s),
+      socket_(io),
+      wake_(io),
+      room_(io) {
   wake_.expires_at(asio::steady_timer::time_point::max());
   room_.expires_at(asio::steady_timer::time_point::max());
 }
@@ -27,7 +36,6 @@ awaitable<void> sink::wait_for_room() {
 }
 
 awaitable<void> sink::run(std::function<void()> first_attempt_done) {
-  common::backoff delay(100ms, 5s);
   bool announced_wait = false;
   while (!stopping_) {
     tcp::resolver resolver(io_);
@@ -40,7 +48,7 @@ awaitable<void> sink::run(std::function<void()> first_attempt_done) {
     if (first_attempt_done) std::exchange(first_attempt_done, nullptr)();
     if (stopping_) break;
     if (err) {
-      const auto wait = delay.next();
+      const auto wait = delay_.next();
       if (!announced_wait) {
         common::log::warn("receiver at " + common::to_string(target_) + " unavailable (" + err.message() +
                           "); processing goes on, retrying with back-off up to 5 s");
@@ -52,7 +60,8 @@ awaitable<void> sink::run(std::function<void()> first_attempt_done) {
       retry_timer_ = nullptr;
       continue;
     }
-    delay.reset();
+    // The back-off starts over only once this receiver takes bytes (write_loop): one that
+    // accepts and never reads must not be reconnected to at full speed.
     announced_wait = false;
     lost_reason_.clear();
     socket_.set_option(tcp::no_delay(true));
@@ -66,6 +75,7 @@ awaitable<void> sink::run(std::function<void()> first_attempt_done) {
     }
     newest_waiting_ = false;
     asio::co_spawn(io_, watch_for_close(++generation_), asio::detached);
+    if (stall_timeout_.count() > 0) asio::co_spawn(io_, watch_for_stall(generation_), asio::detached);
     co_await write_loop();
     connected_ = false;
     out_.clear();
@@ -75,7 +85,15 @@ awaitable<void> sink::run(std::function<void()> first_attempt_done) {
     std::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    if (!stopping_) common::log::warn("lost receiver at " + common::to_string(target_) + " (" + lost_reason_ + "); reconnecting");
+    if (!stopping_) {
+      const auto wait = delay_.next();
+      common::log::warn("lost receiver at " + common::to_string(target_) + " (" + lost_reason_ + "); reconnecting in " +
+                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) + " ms");
+      asio::steady_timer t(io_, wait);
+      retry_timer_ = &t;
+      co_await t.async_wait(use_nothrow);
+      retry_timer_ = nullptr;
+    }
   }
   wake_.cancel();
 }
@@ -107,19 +125,50 @@ awaitable<void> sink::write_loop() {
     writing.swap(out_);
     const std::uint64_t records = pending_records_;
     pending_records_ = 0;
+    // Written piece by piece so that the stall watchdog sees progress, not just completion.
     writing_ = true;
-    auto [err, n] = co_await asio::async_write(socket_, asio::buffer(writing), use_nothrow);
-    writing_ = false;
-    if (err) {
-      lost_reason_ = err.message();
-      co_return;
+    last_progress_ = std::chrono::steady_clock::now();
+    std::size_t done = 0;
+    while (done < writing.size()) {
+      auto [err, n] = co_await socket_.async_write_some(asio::buffer(writing.data() + done, writing.size() - done),
+                                                        use_nothrow);
+      if (err) {
+        writing_ = false;
+        if (lost_reason_.empty()) lost_reason_ = err.message();
+        co_return;
+      }
+      done += n;
+      counters_.bytes_sent += n;
+      delay_.reset();
+      last_progress_ = std::chrono::steady_clock::now();
     }
-    counters_.bytes_sent += n;
+    writing_ = false;
     counters_.records_sent += records;
     writing.clear();
     if (out_.size() < low_water) room_.cancel();
   }
   if (lost_reason_.empty()) lost_reason_ = "closed";
+}
+
+awaitable<void> sink::watch_for_stall(std::uint64_t generation) {
+  // A receiver that accepts and never reads would hold the writer, and through back-pressure
+  // every source, for ever: one that takes no byte for stall_timeout_ is treated as gone.
+  asio::steady_timer tick(io_);
+  const auto every = std::max<std::chrono::steady_clock::duration>(stall_timeout_ / 4, 10ms);
+  while (generation == generation_ && connected_ && !stopping_) {
+    tick.expires_after(every);
+    co_await tick.async_wait(use_nothrow);
+    if (generation != generation_ || !connected_ || stopping_) co_return;
+    if (writing_ && std::chrono::steady_clock::now() - last_progress_ > stall_timeout_) {
+      lost_reason_ = "receiver took no bytes for " +
+                     std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(stall_timeout_).count()) +
+                     " ms (hung?)";
+      std::error_code ignored;
+      socket_.close(ignored);
+      wake_.cancel();
+      co_return;
+    }
+  }
 }
 
 awaitable<void> sink::watch_for_close(std::uint64_t generation) {
@@ -129,7 +178,8 @@ awaitable<void> sink::watch_for_close(std::uint64_t generation) {
     if (generation != generation_) co_return;
     if (!err) continue;
     if (connected_ && !stopping_) {
-      lost_reason_ = err == asio::error::eof ? "receiver closed the connection" : err.message();
+      if (lost_reason_.empty())
+        lost_reason_ = err == asio::error::eof ? "receiver closed the connection" : err.message();
       std::error_code ignored;
       socket_.close(ignored);
       wake_.cancel();

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "common/backoff.hpp"
 #include "common/hostport.hpp"
 #include "engine/top_counter.hpp"
 
@@ -26,7 +27,10 @@ public:
   static constexpr std::size_t high_water = 4 << 20;  ///< sources stop reading above this
   static constexpr std::size_t low_water = 1 << 20;   ///< and resume below this
 
-  sink(asio::io_context& io, common::host_port target, top_counter& state);
+  /// A receiver that takes no byte for `stall_timeout` while records wait is closed and
+  /// reconnected (zero: wait for ever, as the original did).
+  sink(asio::io_context& io, common::host_port target, top_counter& state,
+       std::chrono::steady_clock::duration stall_timeout);
 
   /// Called after each counted hashtag: the record goes out now, or the newest one on reconnect.
   void on_update() {
@@ -62,10 +66,14 @@ public:
 private:
   asio::awaitable<void> write_loop();
   asio::awaitable<void> watch_for_close(std::uint64_t generation);
+  asio::awaitable<void> watch_for_stall(std::uint64_t generation);
 
   asio::io_context& io_;
   common::host_port target_;
   top_counter& state_;
+  std::chrono::steady_clock::duration stall_timeout_;
+  std::chrono::steady_clock::time_point last_progress_{};
+  common::backoff delay_;  // reconnect delay; reset when a receiver takes bytes
   sink_counters counters_;
   asio::ip::tcp::socket socket_;
   asio::steady_timer wake_;  // cancelled to wake the writer

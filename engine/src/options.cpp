@@ -52,6 +52,18 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
       ->type_name("FORMAT")
       ->capture_default_str()
       ->check(CLI::IsMember({"framed", "lines"}));
+  double receiver_timeout_s = 3, idle_timeout_s = 0;
+  app.add_option("--receiver-timeout", receiver_timeout_s,
+                 "Seconds a receiver may take no bytes while records wait before it is treated as gone:\n"
+                 "closed, reconnected with back-off, sent the newest record first (0: wait for ever)")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--idle-timeout", idle_timeout_s,
+                 "Close a source connection that completes no message for this many seconds (0: never)")
+      ->type_name("SECONDS")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
   common::cli::add_common_flags(app, cfg.flags);
 
   // machida's command line from the tutorial, accepted unchanged and ignored: this engine has the
@@ -86,6 +98,8 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
     return {std::nullopt, app.exit(e) == 0 ? 0 : 2};
   }
   cfg.format = format == "lines" ? input_format::lines : input_format::framed;
+  cfg.receiver_timeout = std::chrono::milliseconds(static_cast<long long>(receiver_timeout_s * 1000));
+  cfg.idle_timeout = std::chrono::milliseconds(static_cast<long long>(idle_timeout_s * 1000));
   for (const auto& [name, store] : valued)
     for (const auto& v : *store) seen.push_back(name + "=" + v);
   for (const auto& [name, count] : flags)

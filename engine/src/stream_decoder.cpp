@@ -1,5 +1,6 @@
 #include "engine/stream_decoder.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "wire/frame.hpp"
@@ -10,13 +11,18 @@ using result = wire::parsed<std::string_view>;
 
 std::span<char> stream_decoder::prepare(std::size_t min_bytes) {
   // Move the pending bytes to the front once the taken ones dominate, then grow if needed.
-  if (start_ > 0 && (start_ == end_ || start_ >= buf_.size() / 2 || buf_.size() - end_ < min_bytes)) {
-    std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+  if (start_ > 0 && (start_ == end_ || start_ >= size_ / 2 || size_ - end_ < min_bytes)) {
+    std::memmove(buf_.get(), buf_.get() + start_, end_ - start_);
     end_ -= start_;
     start_ = 0;
   }
-  if (buf_.size() - end_ < min_bytes) buf_.resize(end_ + min_bytes);
-  return {buf_.data() + end_, buf_.size() - end_};
+  if (size_ - end_ < min_bytes) {
+    auto bigger = std::make_unique_for_overwrite<char[]>(end_ + min_bytes);
+    if (end_ > 0) std::memcpy(bigger.get(), buf_.get(), end_);
+    buf_ = std::move(bigger);
+    size_ = end_ + min_bytes;
+  }
+  return {buf_.get() + end_, size_ - end_};
 }
 
 void stream_decoder::commit(std::size_t n) { end_ += n; }
@@ -27,15 +33,24 @@ void stream_decoder::feed(std::string_view bytes) {
   commit(bytes.size());
 }
 
-void stream_decoder::release_if_empty() {
-  if (start_ != end_) return;
-  std::string().swap(buf_);
-  start_ = end_ = scanned_ = 0;
+void stream_decoder::shrink_when_idle() {
+  const std::size_t left = end_ - start_;
+  if (left == 0) {
+    buf_.reset();
+    size_ = start_ = end_ = scanned_ = 0;
+    return;
+  }
+  if (size_ <= 4 * std::max<std::size_t>(left, 4096)) return;  // small enough, or mostly a real message
+  auto smaller = std::make_unique_for_overwrite<char[]>(left);
+  std::memcpy(smaller.get(), buf_.get() + start_, left);
+  buf_ = std::move(smaller);
+  size_ = end_ = left;
+  start_ = 0;
 }
 
 result stream_decoder::next() {
   if (failed_) return result::bad(0, error_);
-  const std::string_view held(buf_.data() + start_, end_ - start_);
+  const std::string_view held(buf_.get() + start_, end_ - start_);
   if (format_ == input_format::framed) {
     auto d = wire::frame::decode(held);
     if (d.state == wire::status::ok) start_ += d.consumed;
@@ -63,7 +78,7 @@ result stream_decoder::next() {
 result stream_decoder::finish() {
   const std::size_t left = end_ - start_;
   if (failed_ || left == 0) return failed_ ? result::bad(0, error_) : result::need_more();
-  const std::string_view held(buf_.data() + start_, left);
+  const std::string_view held(buf_.get() + start_, left);
   start_ = end_;
   scanned_ = 0;
   if (format_ == input_format::lines) return result::ok(held, left);  // a last line without '\n' counts

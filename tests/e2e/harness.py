@@ -6,6 +6,7 @@ logs and screenshots go to $TREND_ARTIFACTS.
 """
 import os
 import pathlib
+import resource
 import signal
 import socket
 import subprocess
@@ -103,7 +104,7 @@ def wait_until(predicate, timeout=10.0, interval=0.02, message="condition"):
 class Proc:
     """A program started for a test, its stdout and stderr in a log file under ARTIFACTS."""
 
-    def __init__(self, name, argv, env=None, stdin=None, cwd=None):
+    def __init__(self, name, argv, env=None, stdin=None, cwd=None, nofile=None):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.log_path = ARTIFACTS / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
@@ -111,8 +112,13 @@ class Proc:
         full_env = dict(os.environ)
         if env:
             full_env.update(env)
+        def limits():  # runs in the child before exec: e.g. few descriptors, to exhaust them
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.popen = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
-                                      stdin=stdin if stdin is not None else subprocess.DEVNULL, cwd=cwd)
+                                      stdin=stdin if stdin is not None else subprocess.DEVNULL, cwd=cwd,
+                                      preexec_fn=limits if nofile is not None else None)
 
     @property
     def returncode(self):
@@ -158,11 +164,12 @@ def procs():
         p.stop()
 
 
-def start_engine(procs, out_port, *extra):
-    """Starts our engine on a free input port, sending to out_port; returns (proc, in_port)."""
+def start_engine(procs, out_port, *extra, nofile=None):
+    """Starts our engine on a free input port, sending to out_port; returns (proc, in_port).
+    `nofile` limits its open descriptors."""
     in_port = free_port()
     engine = procs("engine", [program("engine"), "--in", f"127.0.0.1:{in_port}", "--out", f"127.0.0.1:{out_port}",
-                              *extra])
+                              *extra], nofile=nofile)
     wait_port(in_port, proc=engine)
     return engine, in_port
 

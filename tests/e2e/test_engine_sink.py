@@ -96,7 +96,9 @@ def test_a_receiver_that_does_not_read_blocks_the_client_not_memory(procs):
         count += 1
 
     receiver = reference.RecordListener(read=False, rcvbuf=64 * 1024, keep=False, digest=True)
-    engine, in_port = start_engine(procs, receiver.port)
+    # A receiver that pauses is waited for here (back-pressure, nothing dropped); one that stays
+    # hung past --receiver-timeout is treated as gone (test_engine_hardening.py).
+    engine, in_port = start_engine(procs, receiver.port, "--receiver-timeout", "0")
     receiver.wait_connected_and_settled()
     baseline = rss_kib(engine.popen.pid)
 

@@ -135,7 +135,7 @@ TEST_CASE("a line over the limit closes a lines connection; one at the limit doe
   CHECK(long_line.closed == "a line longer than 1048576 bytes");
 }
 
-TEST_CASE("the decoder's buffer stays bounded and is freed when idle") {
+TEST_CASE("the decoder's buffer stays bounded, and is freed or shrunk when idle") {
   engine::stream_decoder d(engine::input_format::framed);
   std::string frame = "99999" + std::string(99999, 'x');
   for (int k = 0; k < 50; ++k) {
@@ -157,10 +157,18 @@ TEST_CASE("the decoder's buffer stays bounded and is freed when idle") {
     }
   }
   CHECK(d.pending() == 0);
-  d.release_if_empty();
-  CHECK(d.capacity() < 64);  // at most std::string's small buffer
+  d.shrink_when_idle();
+  CHECK(d.capacity() == 0);
   d.feed("00002#a");
   CHECK(d.next().value == "#a");
+  // A connection that stopped in the middle of a header keeps those bytes, not a read buffer.
+  (void)d.prepare(256 * 1024);
+  d.feed("000");
+  CHECK(d.capacity() >= 256 * 1024);
+  d.shrink_when_idle();
+  CHECK(d.capacity() == 3);
+  d.feed("03#b\n");
+  CHECK(d.next().value == "#b\n");
 }
 
 // ---- hashtags and the top N ------------------------------------------------------------------

@@ -33,27 +33,44 @@ inline std::size_t space_length(std::string_view s, std::size_t i) noexcept {
   }
 }
 
+/// The hashtags of `text` (valid UTF-8) one at a time, so that a caller can stop between two of
+/// them (the engine waits for room in its output there: one tweet may hold 30,000 hashtags).
+class hashtag_cursor {
+public:
+  explicit hashtag_cursor(std::string_view text) noexcept : text_(text) {}
+
+  /// The next hashtag, or an empty view when there is none left (a hashtag is never empty).
+  std::string_view next() noexcept {
+    const std::size_t n = text_.size();
+    std::size_t i = at_;
+    while (i < n) {
+      // Skip white space, then take the token up to the next white space.
+      std::size_t sp;
+      while (i < n && (sp = space_length(text_, i)) != 0) i += sp;
+      if (i >= n) break;
+      const std::size_t start = i;
+      const bool tag = text_[i] == '#';
+      ++i;
+      while (i < n && space_length(text_, i) == 0) ++i;
+      if (tag) {  // '#' inside a word does not start a tag
+        at_ = i;
+        return text_.substr(start, i - start);
+      }
+    }
+    at_ = n;
+    return {};
+  }
+
+private:
+  std::string_view text_;
+  std::size_t at_ = 0;
+};
+
 /// Calls on_tag(token) for each hashtag of `text` (valid UTF-8), in order.
 template <class OnTag>
 void for_each_hashtag(std::string_view text, OnTag&& on_tag) {
-  const std::size_t n = text.size();
-  std::size_t i = 0;
-  while (i < n) {
-    // Skip white space, then take the token up to the next white space.
-    std::size_t sp;
-    while (i < n && (sp = space_length(text, i)) != 0) i += sp;
-    if (i >= n) return;
-    const std::size_t start = i;
-    const bool tag = text[i] == '#';
-    if (!tag) {
-      // Not a hashtag: find the end quickly; '#' inside a word does not start a tag.
-      while (i < n && space_length(text, i) == 0) ++i;
-      continue;
-    }
-    ++i;
-    while (i < n && space_length(text, i) == 0) ++i;
-    on_tag(text.substr(start, i - start));
-  }
+  hashtag_cursor tags(text);
+  for (std::string_view tag = tags.next(); !tag.empty(); tag = tags.next()) on_tag(tag);
 }
 
 }  // namespace engine

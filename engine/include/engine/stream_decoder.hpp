@@ -9,6 +9,7 @@
 //
 // At the end of the stream, finish() says what the bytes left over amount to.
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,13 +45,15 @@ public:
   /// Bytes held that are not yet a whole tweet.
   std::size_t pending() const noexcept { return end_ - start_; }
   /// Bytes of memory held for the buffer.
-  std::size_t capacity() const noexcept { return buf_.capacity(); }
-  /// Frees the buffer when it holds nothing pending (an idle connection then costs no buffer).
-  void release_if_empty();
+  std::size_t capacity() const noexcept { return size_; }
+  /// Frees the buffer when nothing is pending, or shrinks it to what is pending when that is
+  /// small: a connection waiting for bytes then holds only its unfinished message.
+  void shrink_when_idle();
 
 private:
   input_format format_;
-  std::string buf_;        // bytes [start_, end_) are pending; buf_.size() is the room prepared
+  std::unique_ptr<char[]> buf_;  // bytes [start_, end_) are pending; never zero-filled
+  std::size_t size_ = 0;         // bytes allocated
   std::size_t start_ = 0;  // first byte not yet taken
   std::size_t end_ = 0;    // end of the bytes committed
   std::size_t scanned_ = 0;  // lines: bytes after start_ known to hold no '\n'
