@@ -1,5 +1,5 @@
 // Unit tests of socket_receiver's logic: records out of a cut stream, the latest-wins slot,
-// the form body the original receiver posts, the malformed tally.
+// the form body the original receiver posts, the malformed tally, the options, the stats line.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "socket_receiver/latest_slot.hpp"
 #include "fragments.hpp"
+#include "socket_receiver/latest_slot.hpp"
+#include "socket_receiver/options.hpp"
+#include "socket_receiver/records.hpp"
+#include "socket_receiver/stats.hpp"
 #include "wire/record.hpp"
 
 using namespace std::chrono_literals;
@@ -96,7 +99,7 @@ TEST_CASE("a malformed record is skipped and the next one still arrives") {
   }
 }
 
-TEST_CASE("a stream without separator past the limit is cut and resynchronised on the next ';;'") {
+TEST_CASE("a stream without separator past the limit is cut and resynchronised on the next separator") {
   const std::string junk(300, 'x');
   for (auto size : fragment_sizes) {
     CAPTURE(size);
@@ -232,11 +235,61 @@ TEST_CASE("an empty top list is posted as two empty lists") {
   CHECK(socket_receiver::form_body({}) == "label=%5B%5D&data=%5B%5D");
 }
 
-TEST_CASE("the stats line names every counter") {
+TEST_CASE("the stats line names every counter, in the common stats format") {
   socket_receiver::stats s;
   s.received = 5;
   s.forwarded = 2;
   s.superseded = 3;
+  s.overflows = 1;
   CHECK(socket_receiver::stats_line(s) ==
-        "connections=0 received=5 forwarded=2 superseded=3 malformed=0 overflows=0 rejected=0 failed_attempts=0");
+        "stats: connections=0 received=5 forwarded=2 superseded=3 malformed=0 overflows=1 rejected=0 failed_attempts=0");
+}
+
+// ---- options ----------------------------------------------------------------------------------
+
+namespace {
+template <std::size_t N>
+common::cli::outcome<socket_receiver::config> parse(const char* const (&argv)[N]) {
+  return socket_receiver::parse_options(static_cast<int>(N), argv);
+}
+}  // namespace
+
+TEST_CASE("with no options the receiver listens on 127.0.0.1:7002 and posts to the local dashboard") {
+  const char* const argv[] = {"socket_receiver"};
+  auto parsed = parse(argv);
+  REQUIRE(parsed.config);
+  CHECK(parsed.config->listen.host == "127.0.0.1");
+  CHECK(parsed.config->listen.port == 7002);
+  CHECK(parsed.config->dashboard == "http://127.0.0.1:5003/updateDashboard");
+  CHECK(parsed.config->flags.stats_interval() == std::chrono::seconds(10));
+  CHECK(parsed.config->flags.log_level == "info");
+}
+
+TEST_CASE("the receiver's options parse, --stats-interval 0 included") {
+  const char* const argv[] = {"socket_receiver", "--listen", "[::1]:7100", "--dashboard", "https://dash.example/update",
+                              "--stats-interval", "0", "--log-level", "warn"};
+  auto parsed = parse(argv);
+  REQUIRE(parsed.config);
+  CHECK(parsed.config->listen.host == "::1");
+  CHECK(parsed.config->listen.port == 7100);
+  CHECK(parsed.config->dashboard == "https://dash.example/update");
+  CHECK(parsed.config->flags.stats_interval().count() == 0);
+  CHECK(parsed.config->flags.level() == common::log::level::warn);
+}
+
+TEST_CASE("bad receiver options are usage errors, --help is not") {
+  const char* const bad_listen[] = {"socket_receiver", "--listen", "7002"};
+  CHECK(parse(bad_listen).exit_code == 2);
+  const char* const bad_scheme[] = {"socket_receiver", "--dashboard", "ftp://127.0.0.1/x"};
+  CHECK(parse(bad_scheme).exit_code == 2);
+  const char* const no_host[] = {"socket_receiver", "--dashboard", "http://"};
+  CHECK(parse(no_host).exit_code == 2);
+  const char* const bad_level[] = {"socket_receiver", "--log-level", "loud"};
+  CHECK(parse(bad_level).exit_code == 2);
+  const char* const negative[] = {"socket_receiver", "--stats-interval", "-1"};
+  CHECK(parse(negative).exit_code == 2);
+  const char* const help[] = {"socket_receiver", "--help"};
+  auto h = parse(help);
+  CHECK_FALSE(h.config);
+  CHECK(h.exit_code == 0);
 }
