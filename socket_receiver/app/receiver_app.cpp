@@ -72,11 +72,11 @@ private:
   }
 
   /// Takes the complete records of one read; forwards only the newest valid one.
-  void drain_records(wire::record::splitter& split) {
+  void drain_records(wire::record::splitter& split, const std::string& peer) {
     auto batch = drain(split, malformed_);
     counters_.received += batch.received;
     for (const auto& kind : batch.new_kinds)
-      log::warn("malformed record skipped (" + kind + "); further records of this kind are only counted");
+      log::warn("malformed record skipped from " + peer + " (further ones of this kind are only counted): " + kind);
     if (!batch.newest) return;
     // Records of the same read are superseded before they ever reach the slot.
     counters_.superseded += batch.unparsed;
@@ -101,7 +101,7 @@ private:
         break;
       }
       split.feed(std::string_view(buffer.data(), n));
-      drain_records(split);
+      drain_records(split, peer);
       if (split.overflows() != overflows_seen) {
         counters_.overflows += split.overflows() - overflows_seen;
         overflows_seen = split.overflows();
@@ -109,8 +109,10 @@ private:
                   " bytes without ';;': cut there and resynchronised on the next ';;'");
       }
     }
-    if (split.pending() > 0)
-      log::warn("engine " + peer + " closed with " + std::to_string(split.pending()) + " bytes of an unfinished record");
+    // The engine ends each record with ";;\n": the "\n" left after the last one is no loss.
+    if (unfinished(split.pending_bytes()))
+      log::warn("engine " + peer + " closed with " + std::to_string(split.pending()) +
+                " bytes of an unfinished record: \"" + log::escape(split.pending_bytes(), 100) + "\"");
     sessions_.erase(self);
     log::info("engine " + peer + " disconnected");
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <span>
 
+#include "common/log.hpp"
 #include "wire/pylit.hpp"
 #include "wire/url.hpp"
 
@@ -35,6 +36,18 @@ std::uint64_t malformed_tally::count(std::string_view kind) const {
   return it == kinds_.end() ? 0 : it->second;
 }
 
+std::string describe_malformed(std::string_view text, const wire::error& error) {
+  constexpr std::size_t before = 40, shown = 100;
+  // The white space the engine writes after each ';;' is no part of the record worth showing.
+  const std::size_t start = std::min(text.find_first_not_of(" \t\n\r\f\v"), text.size());
+  const std::size_t at = std::min(error.offset, text.size());
+  const std::size_t from = std::max(start, at > before ? at - before : 0);
+  const std::string_view window = text.substr(from, shown);
+  return common::log::escape(error.message, shown) + " at byte " + std::to_string(error.offset) + " of a " +
+         std::to_string(text.size()) + "-byte record: " + (from > start ? "..." : "") +
+         common::log::escape(window, shown) + (from + window.size() < text.size() ? "..." : "");
+}
+
 drained drain(wire::record::splitter& split, malformed_tally& malformed) {
   drained out;
   std::vector<std::string> texts;
@@ -48,11 +61,14 @@ drained drain(wire::record::splitter& split, malformed_tally& malformed) {
       out.newest = std::move(*top);
       break;
     }
-    const wire::error& err = top.error;
-    if (malformed.note(err.message)) out.new_kinds.push_back(err.message + " at byte " + std::to_string(err.offset));
+    if (malformed.note(top.error.message)) out.new_kinds.push_back(describe_malformed(texts[k], top.error));
   }
   std::reverse(out.new_kinds.begin(), out.new_kinds.end());  // log in stream order
   return out;
+}
+
+bool unfinished(std::string_view pending) noexcept {
+  return pending.find_first_not_of(" \t\n\r\f\v") != std::string_view::npos;
 }
 
 }  // namespace socket_receiver

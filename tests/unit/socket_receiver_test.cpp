@@ -245,6 +245,56 @@ TEST_CASE("the stats line names every counter, in the common stats format") {
         "stats: connections=0 received=5 forwarded=2 superseded=3 malformed=0 overflows=1 rejected=0 failed_attempts=0");
 }
 
+// ---- malformed records and leftovers --------------------------------------------------------
+
+TEST_CASE("a record holding invalid UTF-8 is malformed, and the next record still arrives") {
+  // \xf7\xbf\xbf\xbf would decode to U+1FFFFF, beyond Unicode; the dashboard cannot take it.
+  const std::string bad = "{'label': \"['#a\xf7\xbf\xbf\xbf']\", 'data': '[1]'};;\n";
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    auto r = feed_all(bad, size);
+    CHECK(r.received == 1);
+    CHECK(r.newest.empty());
+    REQUIRE(r.kinds.size() == 1);
+    CHECK(r.kinds[0].rfind("invalid UTF-8 at byte 15 of a 38-byte record: ", 0) == 0);
+    CHECK(r.kinds[0].find("#a\\xf7\\xbf\\xbf\\xbf") != std::string::npos);  // shown escaped
+    auto after = feed_all(bad + py3_record, size);
+    REQUIRE_FALSE(after.newest.empty());
+    CHECK(after.newest.back().labels == std::vector<std::string>{"#world", "#cpp"});
+  }
+}
+
+TEST_CASE("what a malformed record shows of itself is escaped and bounded") {
+  const std::string text = "\n{'label': \"['#a']\x1b[31m\nFAKE LOG LINE\", 'data': '[1]'}";
+  const auto shown = socket_receiver::describe_malformed(text, {11, "a reason"});
+  CHECK(shown == "a reason at byte 11 of a 54-byte record: {'label': \"['#a']\\x1b[31m\\nFAKE LOG LINE\", 'data': '[1]'}");
+  CHECK(shown.find('\n') == std::string::npos);
+  CHECK(shown.find('\x1b') == std::string::npos);
+
+  const std::string long_text = "{'label': \"[" + std::string(1000, 'x') + "\x01" + std::string(1000, 'y');
+  const auto window = socket_receiver::describe_malformed(long_text, {1012, "bad"});
+  CHECK(window.rfind("bad at byte 1012 of a 2013-byte record: ..." + std::string(40, 'x') + "\\x01yyy", 0) == 0);
+  CHECK(window.substr(window.size() - 4) == "y...");
+  CHECK(window.size() < 200);
+}
+
+TEST_CASE("white space after the last record is no unfinished record, anything else is") {
+  CHECK_FALSE(socket_receiver::unfinished(""));
+  CHECK_FALSE(socket_receiver::unfinished("\n"));
+  CHECK_FALSE(socket_receiver::unfinished(" \r\n\t"));
+  CHECK(socket_receiver::unfinished("\n{'label'"));
+  CHECK(socket_receiver::unfinished(";"));
+
+  wire::record::splitter split;  // what the splitter leaves after a whole record and its "\n"
+  split.feed(py3_record);
+  while (split.next()) {
+  }
+  CHECK(split.pending_bytes() == "\n");
+  CHECK_FALSE(socket_receiver::unfinished(split.pending_bytes()));
+  split.feed("{'label': \"['#cut");
+  CHECK(socket_receiver::unfinished(split.pending_bytes()));
+}
+
 // ---- options ----------------------------------------------------------------------------------
 
 namespace {

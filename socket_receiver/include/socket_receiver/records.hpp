@@ -42,7 +42,9 @@ struct drained {
   std::uint64_t valid = 0;                       ///< records that parsed (0 or 1: the newest valid one)
   std::uint64_t unparsed = 0;                    ///< records older than the newest valid one, superseded unparsed
   std::optional<wire::record::top_list> newest;  ///< the last valid record, if any
-  std::vector<std::string> new_kinds;            ///< first-seen malformed kinds, with the offset, to log
+  /// First-seen malformed kinds, in stream order, ready to log: the reason, its offset and an
+  /// excerpt of the record around it, escaped (the record's bytes came from the peer).
+  std::vector<std::string> new_kinds;
 };
 
 /// Takes every complete record out of `split` and parses them newest first (Python 3 and Python 2
@@ -51,5 +53,13 @@ struct drained {
 /// engine can write hundreds of thousands of records a second). Malformed records met on the way
 /// are counted in `malformed`.
 drained drain(wire::record::splitter& split, malformed_tally& malformed);
+
+/// "REASON at byte N of a M-byte record: EXCERPT" for one malformed record: at most 100 bytes
+/// of `text` around the error's offset, escaped for a log line ("..." where cut).
+std::string describe_malformed(std::string_view text, const wire::error& error);
+
+/// True when bytes left over at the end of a connection are a record cut short; false when they
+/// are only the white space the engine writes after the last ';;' (its "\n").
+bool unfinished(std::string_view pending) noexcept;
 
 }  // namespace socket_receiver
