@@ -13,6 +13,7 @@
 
 namespace socket_receiver {
 
+/// The one thread that talks to the dashboard; the network thread only offers records.
 class forwarder {
 public:
   /// A dashboard that has not accepted the connection within this time is unreachable.

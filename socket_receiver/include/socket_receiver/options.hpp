@@ -7,6 +7,7 @@
 
 namespace socket_receiver {
 
+/// What the receiver runs with; the defaults are the original's.
 struct config {
   common::host_port listen{"127.0.0.1", 7002};                   ///< where engines connect
   std::string dashboard = "http://127.0.0.1:5003/updateDashboard";  ///< where each record is POSTed
