@@ -4,14 +4,18 @@ Programs are found in $TREND_BIN, the repository in $TREND_SOURCE, the shared da
 $TREND_SHARED_DATA (tests that need it skip with a clear message when it is absent), and
 logs and screenshots go to $TREND_ARTIFACTS.
 """
+import http.server
 import os
 import pathlib
 import resource
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -186,6 +190,91 @@ def listen_once(port, host="127.0.0.1"):
     s.bind((host, port))
     s.listen(16)
     return s
+
+
+class HungServer:
+    """A TCP server on 127.0.0.1:port that accepts connections and never reads or answers: a
+    hung dashboard (or receiver). close() resets every connection it holds and stops listening."""
+
+    def __init__(self, port=None):
+        self.sock = listen_once(port or free_port())
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        self._closed = False
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            if self._closed:
+                conn.close()
+                return
+            self.held.append(conn)
+
+    def accepted(self):
+        """How many connections it has accepted so far."""
+        return len(self.held)
+
+    def close(self):
+        """Stops listening and resets the held connections; a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        self.sock.close()
+        self._thread.join(5)
+        for conn in self.held:  # a reset leaves no TIME_WAIT: the port can be listened on again
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+
+class FakeDashboard:
+    """An HTTP/1.1 server on 127.0.0.1 that answers every POST with 201 and keeps each
+    connection open for as long as the client wants; `posts` holds the decoded form bodies
+    ({'label': ..., 'data': ...}) in arrival order."""
+
+    def __init__(self, port=None):
+        posts = self.posts = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+                posts.append({k: v[0] for k, v in fields.items()})
+                self.send_response(201)
+                self.send_header("Content-Length", "7")
+                self.end_headers()
+                self.wfile.write(b"success")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port or free_port()), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/updateDashboard"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def labels(self):
+        """The label field of every POST so far."""
+        return [p.get("label") for p in self.posts]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time a process has used so far, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 // Unit tests of socket_receiver's logic: records out of a cut stream, the latest-wins slot,
-// the form body the original receiver posts, the malformed tally.
+// the form body the original receiver posts, the malformed tally, the options, the stats line.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "socket_receiver/latest_slot.hpp"
 #include "fragments.hpp"
+#include "socket_receiver/latest_slot.hpp"
+#include "socket_receiver/options.hpp"
+#include "socket_receiver/records.hpp"
+#include "socket_receiver/stats.hpp"
 #include "wire/record.hpp"
 
 using namespace std::chrono_literals;
@@ -96,7 +99,7 @@ TEST_CASE("a malformed record is skipped and the next one still arrives") {
   }
 }
 
-TEST_CASE("a stream without separator past the limit is cut and resynchronised on the next ';;'") {
+TEST_CASE("a stream without separator past the limit is cut and resynchronised on the next separator") {
   const std::string junk(300, 'x');
   for (auto size : fragment_sizes) {
     CAPTURE(size);
@@ -232,11 +235,111 @@ TEST_CASE("an empty top list is posted as two empty lists") {
   CHECK(socket_receiver::form_body({}) == "label=%5B%5D&data=%5B%5D");
 }
 
-TEST_CASE("the stats line names every counter") {
+TEST_CASE("the stats line names every counter, in the common stats format") {
   socket_receiver::stats s;
   s.received = 5;
   s.forwarded = 2;
   s.superseded = 3;
+  s.overflows = 1;
   CHECK(socket_receiver::stats_line(s) ==
-        "connections=0 received=5 forwarded=2 superseded=3 malformed=0 overflows=0 rejected=0 failed_attempts=0");
+        "stats: connections=0 received=5 forwarded=2 superseded=3 malformed=0 overflows=1 rejected=0 failed_attempts=0");
+}
+
+// ---- malformed records and leftovers --------------------------------------------------------
+
+TEST_CASE("a record holding invalid UTF-8 is malformed, and the next record still arrives") {
+  // \xf7\xbf\xbf\xbf would decode to U+1FFFFF, beyond Unicode; the dashboard cannot take it.
+  const std::string bad = "{'label': \"['#a\xf7\xbf\xbf\xbf']\", 'data': '[1]'};;\n";
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    auto r = feed_all(bad, size);
+    CHECK(r.received == 1);
+    CHECK(r.newest.empty());
+    REQUIRE(r.kinds.size() == 1);
+    CHECK(r.kinds[0].rfind("invalid UTF-8 at byte 15 of a 38-byte record: ", 0) == 0);
+    CHECK(r.kinds[0].find("#a\\xf7\\xbf\\xbf\\xbf") != std::string::npos);  // shown escaped
+    auto after = feed_all(bad + py3_record, size);
+    REQUIRE_FALSE(after.newest.empty());
+    CHECK(after.newest.back().labels == std::vector<std::string>{"#world", "#cpp"});
+  }
+}
+
+TEST_CASE("what a malformed record shows of itself is escaped and bounded") {
+  const std::string text = "\n{'label': \"['#a']\x1b[31m\nFAKE LOG LINE\", 'data': '[1]'}";
+  const auto shown = socket_receiver::describe_malformed(text, {11, "a reason"});
+  CHECK(shown == "a reason at byte 11 of a 54-byte record: {'label': \"['#a']\\x1b[31m\\nFAKE LOG LINE\", 'data': '[1]'}");
+  CHECK(shown.find('\n') == std::string::npos);
+  CHECK(shown.find('\x1b') == std::string::npos);
+
+  const std::string long_text = "{'label': \"[" + std::string(1000, 'x') + "\x01" + std::string(1000, 'y');
+  const auto window = socket_receiver::describe_malformed(long_text, {1012, "bad"});
+  CHECK(window.rfind("bad at byte 1012 of a 2013-byte record: ..." + std::string(40, 'x') + "\\x01yyy", 0) == 0);
+  CHECK(window.substr(window.size() - 4) == "y...");
+  CHECK(window.size() < 200);
+}
+
+TEST_CASE("white space after the last record is no unfinished record, anything else is") {
+  CHECK_FALSE(socket_receiver::unfinished(""));
+  CHECK_FALSE(socket_receiver::unfinished("\n"));
+  CHECK_FALSE(socket_receiver::unfinished(" \r\n\t"));
+  CHECK(socket_receiver::unfinished("\n{'label'"));
+  CHECK(socket_receiver::unfinished(";"));
+
+  wire::record::splitter split;  // what the splitter leaves after a whole record and its "\n"
+  split.feed(py3_record);
+  while (split.next()) {
+  }
+  CHECK(split.pending_bytes() == "\n");
+  CHECK_FALSE(socket_receiver::unfinished(split.pending_bytes()));
+  split.feed("{'label': \"['#cut");
+  CHECK(socket_receiver::unfinished(split.pending_bytes()));
+}
+
+// ---- options ----------------------------------------------------------------------------------
+
+namespace {
+template <std::size_t N>
+common::cli::outcome<socket_receiver::config> parse(const char* const (&argv)[N]) {
+  return socket_receiver::parse_options(static_cast<int>(N), argv);
+}
+}  // namespace
+
+TEST_CASE("with no options the receiver listens on 127.0.0.1:7002 and posts to the local dashboard") {
+  const char* const argv[] = {"socket_receiver"};
+  auto parsed = parse(argv);
+  REQUIRE(parsed.config);
+  CHECK(parsed.config->listen.host == "127.0.0.1");
+  CHECK(parsed.config->listen.port == 7002);
+  CHECK(parsed.config->dashboard == "http://127.0.0.1:5003/updateDashboard");
+  CHECK(parsed.config->flags.stats_interval() == std::chrono::seconds(10));
+  CHECK(parsed.config->flags.log_level == "info");
+}
+
+TEST_CASE("the receiver's options parse, --stats-interval 0 included") {
+  const char* const argv[] = {"socket_receiver", "--listen", "[::1]:7100", "--dashboard", "https://dash.example/update",
+                              "--stats-interval", "0", "--log-level", "warn"};
+  auto parsed = parse(argv);
+  REQUIRE(parsed.config);
+  CHECK(parsed.config->listen.host == "::1");
+  CHECK(parsed.config->listen.port == 7100);
+  CHECK(parsed.config->dashboard == "https://dash.example/update");
+  CHECK(parsed.config->flags.stats_interval().count() == 0);
+  CHECK(parsed.config->flags.level() == common::log::level::warn);
+}
+
+TEST_CASE("bad receiver options are usage errors, --help is not") {
+  const char* const bad_listen[] = {"socket_receiver", "--listen", "7002"};
+  CHECK(parse(bad_listen).exit_code == 2);
+  const char* const bad_scheme[] = {"socket_receiver", "--dashboard", "ftp://127.0.0.1/x"};
+  CHECK(parse(bad_scheme).exit_code == 2);
+  const char* const no_host[] = {"socket_receiver", "--dashboard", "http://"};
+  CHECK(parse(no_host).exit_code == 2);
+  const char* const bad_level[] = {"socket_receiver", "--log-level", "loud"};
+  CHECK(parse(bad_level).exit_code == 2);
+  const char* const negative[] = {"socket_receiver", "--stats-interval", "-1"};
+  CHECK(parse(negative).exit_code == 2);
+  const char* const help[] = {"socket_receiver", "--help"};
+  auto h = parse(help);
+  CHECK_FALSE(h.config);
+  CHECK(h.exit_code == 0);
 }

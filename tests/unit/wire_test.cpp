@@ -353,6 +353,48 @@ TEST_CASE("a record holding raw invalid UTF-8 is refused (re-encoding would chan
   CHECK_FALSE(wire::pylit::parse("'\xc3'"));
 }
 
+TEST_CASE("a record's labels are valid UTF-8 whatever bytes or escapes spell them") {
+  // issue 9: a label beyond U+10FFFF (raw F7 BF BF BF decoded as U+1FFFFF) reached the
+  // dashboard. Raw invalid UTF-8 is refused; escapes that are not UTF-8 read as code points
+  // U+0080-U+00FF (Python 3), and \U beyond Unicode or a surrogate is an error.
+  for (std::string raw : {"\xf7\xbf\xbf\xbf", "\xf4\x90\x80\x80", "\xed\xa0\x80", "\xc0\xaf", "\xe6\x97"}) {
+    CAPTURE(raw);
+    const auto r = wire::record::parse("{'label': \"['#a" + raw + "']\", 'data': '[1]'}");
+    CHECK_FALSE(r);
+    CHECK(r.error.message == "invalid UTF-8");
+  }
+  // Python 2 records: the escapes are doubled by the outer repr.
+  const std::pair<std::string, std::string> py2[] = {
+      {R"(\\xf7\\xbf\\xbf\\xbf)", "\u00f7\u00bf\u00bf\u00bf"},
+      {R"(\\xf4\\x90\\x80\\x80)", "\u00f4\u0090\u0080\u0080"},
+      {R"(\\xed\\xa0\\x80)", "\u00ed\u00a0\u0080"},
+      {R"(\\xf4\\x8f\\xbf\\xbf)", "\U0010ffff"},
+  };
+  for (const auto& [escaped, decoded] : py2) {
+    CAPTURE(escaped);
+    const auto r = wire::record::parse("{'label': '[\\'#" + escaped + "\\']', 'data': '[1]'}");
+    REQUIRE(r);
+    CHECK(r->labels == std::vector<std::string>{"#" + decoded});
+    CHECK(wire::utf8::valid(r->labels[0]));
+  }
+  for (std::string escape : {R"(\\U00110000)", R"(\\ud800)", R"(\\udfff)"}) {
+    CAPTURE(escape);
+    CHECK_FALSE(wire::record::parse("{'label': '[\\'#" + escape + "\\']', 'data': '[1]'}"));
+  }
+}
+
+TEST_CASE("the splitter shows the bytes still waiting for a separator") {
+  wire::record::splitter split;
+  split.feed("{'label': \"[]\", 'data': '[]'};;\n{'lab");
+  CHECK(split.next());
+  CHECK_FALSE(split.next());
+  CHECK(split.pending_bytes() == "\n{'lab");
+  CHECK(split.pending() == split.pending_bytes().size());
+  split.feed("el';;");
+  CHECK(split.next() == "\n{'label'");
+  CHECK(split.pending_bytes().empty());
+}
+
 TEST_CASE("the splitter yields every record from any split of the stream") {
   std::string stream;
   std::vector<std::string> texts;

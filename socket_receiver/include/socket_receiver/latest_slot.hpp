@@ -1,18 +1,12 @@
 #pragma once
-// The receiver's logic without I/O: the latest-wins slot between the engine's records and the
-// one HTTP connection to the dashboard, the form body the original receiver posts, and the
-// tallies behind the log lines.
+// Latest wins: the slot between the engine's records and the one HTTP connection to the
+// dashboard, and how a POST's answer is classified. Pure: the caller does the I/O and the waiting.
 #include <chrono>
-#include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
-#include <string_view>
-#include <vector>
 
 #include "common/backoff.hpp"
-#include "wire/record.hpp"
 
 namespace socket_receiver {
 
@@ -70,55 +64,5 @@ private:
   std::uint64_t streak_ = 0;
   std::uint64_t forwarded_ = 0, superseded_ = 0, rejected_ = 0, failures_ = 0;
 };
-
-/// application/x-www-form-urlencoded text of one value, as Python's urllib quote_plus writes it.
-std::string form_urlencode(std::string_view text);
-
-/// The POST body the original receiver sends: label and data as canonical Python 3 list
-/// literals, so that the original Flask app shows '#café' whatever engine wrote the record.
-std::string form_body(const wire::record::top_list& top);
-
-/// Malformed records counted by kind (the parser's message), so each kind is logged once.
-class malformed_tally {
-public:
-  /// Distinct kinds kept; the rest are counted under one "other" kind so memory stays bounded.
-  static constexpr std::size_t max_kinds = 64;
-
-  /// Counts one malformed record; true when its kind is new (the caller logs it in full).
-  bool note(std::string_view kind);
-  /// All malformed records so far.
-  std::uint64_t total() const noexcept { return total_; }
-  /// How many records of one kind were seen.
-  std::uint64_t count(std::string_view kind) const;
-
-private:
-  std::map<std::string, std::uint64_t, std::less<>> kinds_;
-  std::uint64_t total_ = 0;
-};
-
-/// What one read's complete records amount to: only the newest valid one is worth forwarding.
-struct drained {
-  std::uint64_t received = 0;                    ///< complete records taken from the splitter
-  std::uint64_t valid = 0;                       ///< records that parsed (0 or 1: the newest valid one)
-  std::uint64_t unparsed = 0;                    ///< records older than the newest valid one, superseded unparsed
-  std::optional<wire::record::top_list> newest;  ///< the last valid record, if any
-  std::vector<std::string> new_kinds;            ///< first-seen malformed kinds, with the offset, to log
-};
-
-/// Takes every complete record out of `split` and parses them newest first (Python 3 and Python 2
-/// records alike) until one is valid: each record is a full top-10, so older ones in the same read
-/// are superseded without the cost of parsing them (parsing is ~15x the cost of splitting, and the
-/// engine can write hundreds of thousands of records a second). Malformed records met on the way
-/// are counted in `malformed`.
-drained drain(wire::record::splitter& split, malformed_tally& malformed);
-
-/// The counters of the periodic log line.
-struct stats {
-  std::uint64_t connections = 0, received = 0, forwarded = 0, superseded = 0, malformed = 0,
-                overflows = 0, rejected = 0, failures = 0;
-};
-
-/// "received=.. forwarded=.. superseded=.. malformed=.. overflows=.. rejected=.. failed_attempts=.."
-std::string stats_line(const stats& s);
 
 }  // namespace socket_receiver

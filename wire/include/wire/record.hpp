@@ -54,6 +54,9 @@ public:
   /// Bytes waiting for a separator.
   std::size_t pending() const noexcept { return buf_.size() - pos_; }
 
+  /// The bytes waiting for a separator (valid until the next feed() or next()).
+  std::string_view pending_bytes() const noexcept { return std::string_view(buf_).substr(pos_); }
+
 private:
   std::string buf_;
   std::size_t pos_ = 0;        // start of the unconsumed part

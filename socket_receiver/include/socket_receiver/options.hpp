@@ -1,0 +1,20 @@
+#pragma once
+// The receiver's command line: where engines connect, where records go, the common flags.
+#include <string>
+
+#include "common/cli.hpp"
+#include "common/hostport.hpp"
+
+namespace socket_receiver {
+
+/// What the receiver runs with; the defaults are the original's.
+struct config {
+  common::host_port listen{"127.0.0.1", 7002};                   ///< where engines connect
+  std::string dashboard = "http://127.0.0.1:5003/updateDashboard";  ///< where each record is POSTed
+  common::cli::common_flags flags;                                ///< --log-level, --stats-interval
+};
+
+/// Parses the command line: the config, or the exit code to stop with (CLI11 printed why).
+common::cli::outcome<config> parse_options(int argc, const char* const* argv);
+
+}  // namespace socket_receiver

@@ -1,0 +1,65 @@
+#pragma once
+// The engine's records as the receiver takes them: the newest valid one out of each read, the
+// malformed ones counted by kind, the form body the original receiver posts. Pure.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire/record.hpp"
+
+namespace socket_receiver {
+
+/// The POST body the original receiver sends: label and data as canonical Python 3 list
+/// literals, form-encoded as Python's urlencode does, so that the original Flask app shows
+/// '#café' whatever engine wrote the record.
+std::string form_body(const wire::record::top_list& top);
+
+/// Malformed records counted by kind (the parser's message), so each kind is logged once.
+class malformed_tally {
+public:
+  /// Distinct kinds kept; the rest are counted under one "other" kind so memory stays bounded.
+  static constexpr std::size_t max_kinds = 64;
+
+  /// Counts one malformed record; true when its kind is new (the caller logs it in full).
+  bool note(std::string_view kind);
+  /// All malformed records so far.
+  std::uint64_t total() const noexcept { return total_; }
+  /// How many records of one kind were seen.
+  std::uint64_t count(std::string_view kind) const;
+
+private:
+  std::map<std::string, std::uint64_t, std::less<>> kinds_;
+  std::uint64_t total_ = 0;
+};
+
+/// What one read's complete records amount to: only the newest valid one is worth forwarding.
+struct drained {
+  std::uint64_t received = 0;                    ///< complete records taken from the splitter
+  std::uint64_t valid = 0;                       ///< records that parsed (0 or 1: the newest valid one)
+  std::uint64_t unparsed = 0;                    ///< records older than the newest valid one, superseded unparsed
+  std::optional<wire::record::top_list> newest;  ///< the last valid record, if any
+  /// First-seen malformed kinds, in stream order, ready to log: the reason, its offset and an
+  /// excerpt of the record around it, escaped (the record's bytes came from the peer).
+  std::vector<std::string> new_kinds;
+};
+
+/// Takes every complete record out of `split` and parses them newest first (Python 3 and Python 2
+/// records alike) until one is valid: each record is a full top-10, so older ones in the same read
+/// are superseded without the cost of parsing them (parsing is ~15x the cost of splitting, and the
+/// engine can write hundreds of thousands of records a second). Malformed records met on the way
+/// are counted in `malformed`.
+drained drain(wire::record::splitter& split, malformed_tally& malformed);
+
+/// "REASON at byte N of a M-byte record: EXCERPT" for one malformed record: at most 100 bytes
+/// of `text` around the error's offset, escaped for a log line ("..." where cut).
+std::string describe_malformed(std::string_view text, const wire::error& error);
+
+/// True when bytes left over at the end of a connection are a record cut short; false when they
+/// are only the white space the engine writes after the last ';;' (its "\n").
+bool unfinished(std::string_view pending) noexcept;
+
+}  // namespace socket_receiver
