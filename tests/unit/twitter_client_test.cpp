@@ -14,6 +14,7 @@
 #include "twitter_client/frame_queue.hpp"
 #include "twitter_client/line_splitter.hpp"
 #include "twitter_client/oauth.hpp"
+#include "twitter_client/options.hpp"
 #include "twitter_client/reconnect.hpp"
 #include "twitter_client/synthetic.hpp"
 #include "twitter_client/tweet_text.hpp"
@@ -444,4 +445,107 @@ TEST_CASE("credentials: files readable by group or others are refused and the de
   CHECK(default_source({{"TWITTER_CONSUMER_KEY", "a"}, {"TWITTER_CONSUMER_SECRET", "b"},
                         {"TWITTER_ACCESS_TOKEN", "c"}, {"TWITTER_ACCESS_SECRET", "d"}}) == "twitter-v1");
   CHECK(default_source({{"TWITTER_CONSUMER_KEY", "a"}}) == "synthetic");
+}
+
+// ---------------------------------------------------------------- options
+
+namespace {
+template <std::size_t N>
+common::cli::outcome<config> parse(const char* const (&argv)[N]) {
+  return parse_options(static_cast<int>(N), argv);
+}
+}  // namespace
+
+TEST_CASE("options: the defaults are the documented ones") {
+  const char* argv[] = {"twitter_client"};
+  auto parsed = parse(argv);
+  REQUIRE(parsed.config);
+  const config& c = *parsed.config;
+  CHECK(c.source == source_kind::automatic);
+  CHECK(common::to_string(c.engine) == "127.0.0.1:8002");
+  CHECK(c.limit == 0);
+  CHECK(c.seed == 1);
+  CHECK(c.tags == 10'000);
+  CHECK(c.queue_frames == 100'000);
+  CHECK_FALSE(c.wait_when_full);
+  CHECK(c.drain_timeout_s == 10);
+  CHECK(c.stall_timeout_s == 0);
+  CHECK(c.text == text_mode::full);
+  CHECK(c.flags.log_level == "info");
+  CHECK(c.flags.stats_interval_s == 10);
+  CHECK(c.backoff_scale == 1.0);
+  // --rate unset: synthetic paces at 1000 tweets/s, every other source runs unpaced.
+  CHECK(effective_rate(c, source_kind::synthetic) == 1000);
+  CHECK(effective_rate(c, source_kind::replay) == 0);
+  CHECK(effective_rate(c, source_kind::twitter) == 0);
+}
+
+TEST_CASE("options: every flag reaches the config") {
+  const char* argv[] = {"twitter_client", "--source", "replay", "--file", "t.jsonl", "--engine", "[::1]:9000",
+                        "--rate", "0", "--limit", "5", "--loop", "--seed", "7", "--tags", "20", "--rule", "#a",
+                        "--rule", "#b", "--api-url", "http://127.0.0.1:1", "--credentials", "c.env",
+                        "--stall-timeout", "3", "--queue", "50", "--queue-full", "wait", "--drain-timeout", "0.5",
+                        "--text", "original", "--log-level", "debug", "--stats-interval", "0",
+                        "--backoff-scale", "0.01"};
+  auto parsed = parse(argv);
+  REQUIRE(parsed.config);
+  const config& c = *parsed.config;
+  CHECK(c.source == source_kind::replay);
+  CHECK(c.file == "t.jsonl");
+  CHECK(c.engine.host == "::1");
+  CHECK(c.engine.port == 9000);
+  CHECK(effective_rate(c, source_kind::synthetic) == 0);
+  CHECK(c.limit == 5);
+  CHECK(c.loop);
+  CHECK(c.seed == 7);
+  CHECK(c.tags == 20);
+  CHECK(c.rules == std::vector<std::string>{"#a", "#b"});
+  CHECK(c.api_url == "http://127.0.0.1:1");
+  CHECK(c.credentials_file == "c.env");
+  CHECK(c.stall_timeout_s == 3);
+  CHECK(c.queue_frames == 50);
+  CHECK(c.wait_when_full);
+  CHECK(c.drain_timeout_s == 0.5);
+  CHECK(c.text == text_mode::original);
+  CHECK(c.flags.level() == common::log::level::debug);
+  CHECK(c.flags.stats_interval().count() == 0);  // no stats lines
+  CHECK(c.backoff_scale == 0.01);
+}
+
+TEST_CASE("options: source words map both ways") {
+  for (auto kind : {source_kind::synthetic, source_kind::replay, source_kind::standard_input, source_kind::twitter,
+                    source_kind::twitter_v1})
+    CHECK(parse_source(name(kind)) == kind);
+  CHECK(std::string(name(source_kind::standard_input)) == "stdin");
+  CHECK_FALSE(parse_source("automatic"));
+  CHECK_FALSE(parse_source("kafka"));
+}
+
+TEST_CASE("options: bad values and combinations are usage errors, --help is not") {
+  const char* help[] = {"twitter_client", "--help"};
+  auto h = parse(help);
+  CHECK_FALSE(h.config);
+  CHECK(h.exit_code == 0);
+  const char* replay_without_file[] = {"twitter_client", "--source", "replay"};
+  CHECK(parse(replay_without_file).exit_code == 2);
+  const char* bad_source[] = {"twitter_client", "--source", "kafka"};
+  CHECK(parse(bad_source).exit_code == 2);
+  const char* bad_engine[] = {"twitter_client", "--engine", "nowhere"};
+  CHECK(parse(bad_engine).exit_code == 2);
+  const char* bad_queue[] = {"twitter_client", "--queue", "0"};
+  CHECK(parse(bad_queue).exit_code == 2);
+  const char* bad_tags[] = {"twitter_client", "--tags", "0"};
+  CHECK(parse(bad_tags).exit_code == 2);
+  const char* bad_text[] = {"twitter_client", "--text", "short"};
+  CHECK(parse(bad_text).exit_code == 2);
+  const char* bad_full[] = {"twitter_client", "--queue-full", "block"};
+  CHECK(parse(bad_full).exit_code == 2);
+  const char* bad_level[] = {"twitter_client", "--log-level", "loud"};
+  CHECK(parse(bad_level).exit_code == 2);
+  const char* bad_interval[] = {"twitter_client", "--stats-interval", "-1"};
+  CHECK(parse(bad_interval).exit_code == 2);
+  const char* bad_scale[] = {"twitter_client", "--backoff-scale", "0"};
+  CHECK(parse(bad_scale).exit_code == 2);
+  const char* bad_rate[] = {"twitter_client", "--rate", "-5"};
+  CHECK(parse(bad_rate).exit_code == 2);
 }
