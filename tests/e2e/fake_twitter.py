@@ -303,6 +303,17 @@ class EngineSink:
         with self.lock:
             return [bytes(b) for b in self.connections]
 
+    def drop_clients(self):
+        """Closes every accepted connection but keeps listening (the engine hangs up, then accepts again)."""
+        with self.lock:
+            clients, self.clients = self.clients, []
+        for c in clients:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+
     def close(self):
         """Closes the listener and every connection (the engine goes away)."""
         with self.lock:

@@ -1,5 +1,6 @@
 """twitter_client's link to the engine: synthetic determinism, an engine that starts late, goes
 away and comes back, a full queue, and signals. Real processes, real sockets."""
+import os
 import re
 import signal
 import subprocess
@@ -119,6 +120,35 @@ def test_a_full_queue_drops_the_oldest_frames_and_says_so(procs):
     assert left == b""
     assert indices(frames) == list(range(4000, 5000))
     assert "dropped=4000 " in c.log_text()
+
+
+def test_an_engine_that_hangs_up_an_idle_connection_is_noticed_and_reconnected(procs):
+    # The engine never sends: the client must see the end of the connection by reading it, not
+    # by a failed write, or the first tweets after a quiet spell would go into a dead socket.
+    sink = EngineSink()
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb") as stdin:
+        c = procs("twitter_client", [program("twitter_client"), "--source", "stdin", "--engine",
+                                     f"127.0.0.1:{sink.port}", "--stats-interval", "0"], stdin=stdin)
+    with os.fdopen(write_fd, "wb", buffering=0) as feed:
+        wait_until(lambda: len(sink.per_connection()) == 1, timeout=10, message="the first connection")
+        feed.write(b"before #a\n")
+        wait_until(lambda: sink.data() == port_frame(b"before #a"), timeout=10, message="the first tweet")
+        sink.drop_clients()
+        wait_until(lambda: "closed the connection; reconnecting" in c.log_text(), timeout=10,
+                   message="the client noticing the hang-up while idle")
+        wait_until(lambda: len(sink.per_connection()) == 2, timeout=10, message="a second connection")
+        feed.write(b"after #b\n")
+        wait_until(lambda: sink.per_connection()[1] == port_frame(b"after #b"), timeout=10,
+                   message="the next tweet on the new connection")
+    c.popen.wait(30)
+    assert c.returncode == 0, c.log_text()
+    assert re.search(r"done: stats: .*engine_reconnects=1 .* lost=0$", c.log_text(), re.M), c.log_text()
+
+
+def port_frame(text):
+    payload = text + b"\n"
+    return b"%05d" % len(payload) + payload
 
 
 def test_sigterm_flushes_and_exits_0_and_a_dead_engine_is_reported_as_loss(procs):

@@ -49,7 +49,7 @@ std::vector<std::string> payloads(std::string_view bytes) {
 
 std::vector<std::string> drain(frame_queue& q) {
   std::vector<std::string> out;
-  while (auto b = q.pop(0ms)) {
+  while (auto b = q.try_pop()) {
     auto p = payloads(b->pending());
     CHECK(p.size() == b->frames);
     out.insert(out.end(), p.begin(), p.end());
@@ -389,10 +389,10 @@ TEST_CASE("queue: the byte bound drops whole old frames too") {
   CHECK(drain(q) == std::vector<std::string>{"bb", "cc"});
 }
 
-TEST_CASE("queue: pop merges small batches up to the coalescing size, in order") {
+TEST_CASE("queue: try_pop merges small batches up to the coalescing size, in order") {
   frame_queue q(100, 1 << 20);
   for (const char* t : {"a", "b", "c", "d"}) q.push(batch_of({t}));
-  auto first = q.pop(0ms, 14);
+  auto first = q.try_pop(14);
   REQUIRE(first);
   CHECK(first->frames == 2);
   CHECK(payloads(first->pending()) == std::vector<std::string>{"a", "b"});
@@ -414,7 +414,34 @@ TEST_CASE("queue: closed queues hand out what is left, then nothing, and push_wa
   CHECK(q.closed());
   CHECK_FALSE(q.push_wait(batch_of({"y"})));
   CHECK(drain(q) == std::vector<std::string>{"x"});
-  CHECK_FALSE(q.pop(0ms));
+  CHECK_FALSE(q.try_pop());
+}
+
+TEST_CASE("queue: an empty try_pop arms one call back, made by the next push, requeue or close") {
+  frame_queue q(10, 1 << 20);
+  int calls = 0;
+  q.on_ready([&] { ++calls; });
+  q.push(batch_of({"a"}));
+  CHECK(calls == 0);  // nobody waited
+  REQUIRE(q.try_pop());
+  CHECK_FALSE(q.try_pop());
+  q.push(batch_of({"b"}));
+  q.push(batch_of({"c"}));
+  CHECK(calls == 1);  // once per empty spell
+  CHECK(drain(q) == std::vector<std::string>{"b", "c"});
+  q.requeue_front(batch_of({"d"}));
+  CHECK(calls == 2);
+  CHECK(drain(q) == std::vector<std::string>{"d"});
+  q.close();
+  CHECK(calls == 3);
+  CHECK_FALSE(q.try_pop());  // closed: nothing more will come, nothing is armed
+  q.requeue_front(batch_of({"e"}));
+  CHECK(calls == 3);
+  frame_queue waiting(1, 1 << 20);
+  waiting.on_ready([&] { ++calls; });
+  CHECK_FALSE(waiting.try_pop());
+  CHECK(waiting.push_wait(batch_of({"f"})));
+  CHECK(calls == 4);
 }
 
 // ---------------------------------------------------------------- credentials
