@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A local fake of Twitter's streaming API for the twitter_client tests (and a fake engine).
 
-Run as a program: fake_twitter.py --port P --script STEPS [--raw-dir DIR]
+Run as a program: fake_twitter.py --port P --script STEPS [--raw-dir DIR] [--rules-reply KIND]
 It prints one JSON event per line on stdout ({"event": "listening", "port": P} first), serves:
   GET  /1.1/statuses/filter.json      OAuth 1.0a checked (signature recomputed with hmac/hashlib)
   GET  /2/tweets/search/stream        bearer token checked
@@ -14,8 +14,12 @@ Each stream connection takes the next step of --script (';'-separated); after th
   cut:FILE:N      N lines, half of line N+1, then the connection is dropped (no last chunk)
   stall:FILE:N    N lines, then silence until the client goes away
   status:CODE[:S] that HTTP status with a JSON error body (and "Retry-After: S" when S is given)
+  evil:CODE       that HTTP status with a hostile body: terminal escapes and a forged log line
   idle            200 and keep-alives only
 FILE is relative to --raw-dir. Responses use chunked transfer (HTTP/1.1).
+--rules-reply changes GET /2/tweets/search/stream/rules:
+  huge:BYTES      200 and a JSON body of BYTES bytes (a reply no rules list ever needs)
+  evil:CODE       that HTTP status with the hostile body
 
 Imported by the tests: EngineSink (a listening socket that plays the engine), lines_of(),
 oauth_signature().
@@ -35,6 +39,9 @@ import time
 import urllib.parse
 
 CHUNK_SIZES = [1, 7, 100, 1000, 4096, 333, 16384, 2]
+# A body a hostile server could send: colour escapes, a bell, a line break and a forged log line.
+EVIL_BODY = (b'{"title": "\x1b[31mred\x1b[0m\x07 alert", "detail": "x\n'
+             b'2026-01-01T00:00:00.000Z twitter_client error: FORGED LINE\r\n\x1b]0;title\x07"}')
 
 
 def enc(s):
@@ -60,8 +67,9 @@ def lines_of(data):
 
 
 class State:
-    def __init__(self, script, raw_dir):
+    def __init__(self, script, raw_dir, rules_reply=""):
         self.steps = [s for s in script.split(";") if s]
+        self.rules_reply = rules_reply
         self.raw_dir = pathlib.Path(raw_dir) if raw_dir else None
         self.lock = threading.Lock()
         self.rules = []
@@ -98,6 +106,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def reply_raw(self, code, body):
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def reply_huge(self, size):
+        """200 with a JSON body of `size` bytes, written in pieces: never held whole here."""
+        head, tail = b'{"data": [', b'{"id": "1", "value": "#end"}]}'
+        item = b'{"id": "1", "value": "' + b"x" * 1000 + b'"}, '
+        count = max(0, (size - len(head) - len(tail)) // len(item))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(head) + count * len(item) + len(tail)))
+        self.end_headers()
+        sent = 0
+        try:
+            self.wfile.write(head)
+            block = item * 1000
+            while count > 0:
+                n = min(count, 1000)
+                self.wfile.write(block if n == 1000 else item * n)
+                count -= n
+                sent += n * len(item)
+            self.wfile.write(tail)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+        emit(event="rules_huge", sent=sent)
 
     def chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -158,6 +196,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.stream()
         elif path == "/2/tweets/search/stream/rules":
             if self.check_bearer():
+                kind, _, arg = self.state.rules_reply.partition(":")
+                if kind == "huge":
+                    self.reply_huge(int(arg))
+                    return
+                if kind == "evil":
+                    emit(event="rules_evil", code=int(arg))
+                    self.reply_raw(int(arg), EVIL_BODY)
+                    return
                 with self.state.lock:
                     data = list(self.state.rules)
                 emit(event="rules_list", count=len(data))
@@ -200,6 +246,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind == "status":
             code, _, retry_after = rest.partition(":")
             self.reply_json(int(code), {"title": "fake error", "status": int(code)}, retry_after or None)
+            return
+        if kind == "evil":
+            self.reply_raw(int(rest), EVIL_BODY)
             return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -352,8 +401,9 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--script", default="")
     ap.add_argument("--raw-dir", default="")
+    ap.add_argument("--rules-reply", default="")
     args = ap.parse_args()
-    Handler.state = State(args.script, args.raw_dir)
+    Handler.state = State(args.script, args.raw_dir, args.rules_reply)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     emit(event="listening", port=server.server_address[1])

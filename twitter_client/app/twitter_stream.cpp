@@ -17,6 +17,9 @@ namespace twitter_client {
 namespace {
 using clock = std::chrono::steady_clock;
 constexpr std::size_t max_error_body = 2048;
+/// The largest reply kept from a request/response call (the v2 rules endpoint): a rules list is a
+/// few kB, so anything near this is not one, and keeping it whole could exhaust memory.
+constexpr std::size_t max_reply_bytes = 1 << 20;
 const char* const user_agent = "trend-twitter_client/0.1";
 
 // The original query of twitter_client.py, properly encoded this time ('#' is not a fragment).
@@ -92,23 +95,25 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 0;
 }
 
-std::size_t on_body(char* data, std::size_t, std::size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, n);
-  return n;
-}
-
-std::string excerpt(std::string_view body) {
-  std::string out(body.substr(0, 300));
-  for (char& ch : out)
-    if (ch == '\n' || ch == '\r') ch = ' ';
-  return out;
-}
+// What the server said, safe for a log line: it may hold terminal escapes or line breaks.
+std::string excerpt(std::string_view body) { return common::log::escape(body, 300); }
 
 struct http_reply {
   CURLcode code;
   long status;
   std::string body;
+  bool too_large = false;  ///< the body passed max_reply_bytes: the transfer was aborted
 };
+
+std::size_t on_body(char* data, std::size_t, std::size_t n, void* user) {
+  auto& reply = *static_cast<http_reply*>(user);
+  if (reply.body.size() + n > max_reply_bytes) {
+    reply.too_large = true;
+    return 0;  // anything but n aborts the transfer (CURLE_WRITE_ERROR)
+  }
+  reply.body.append(data, n);
+  return n;
+}
 
 // A small request/response call (the v2 rules endpoint) with the bearer token.
 http_reply call_json(const std::string& url, const std::string& bearer, const std::string* post_body) {
@@ -123,7 +128,7 @@ http_reply call_json(const std::string& url, const std::string& bearer, const st
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 30L);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &on_body);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &reply);
   if (post_body) curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, post_body->c_str());
   reply.code = curl_easy_perform(curl.get());
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &reply.status);
@@ -134,7 +139,11 @@ http_reply call_json(const std::string& url, const std::string& bearer, const st
 bool set_rules(const stream_options& o) {
   const std::string url = o.api_url + "/2/tweets/search/stream/rules";
   auto fail = [&](const char* what, const http_reply& r) {
-    if (r.code != CURLE_OK)
+    if (r.too_large)
+      common::log::error(std::string(what) + " failed: the reply is larger than " +
+                         std::to_string(max_reply_bytes >> 20) + " MiB (HTTP " + std::to_string(r.status) +
+                         "), not a rules reply; transfer aborted");
+    else if (r.code != CURLE_OK)
       common::log::error(std::string(what) + " failed: " + curl_easy_strerror(r.code));
     else if (classify_http(r.status) == failure_class::fatal)
       common::log::error(std::string(what) + ": " + fatal_advice(r.status, false) + "; reply: " + excerpt(r.body));
