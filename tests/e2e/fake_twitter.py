@@ -9,9 +9,11 @@ It prints one JSON event per line on stdout ({"event": "listening", "port": P} f
 Credentials come from the environment: FAKE_CONSUMER_KEY, FAKE_CONSUMER_SECRET, FAKE_TOKEN,
 FAKE_TOKEN_SECRET, FAKE_BEARER. A bad credential gets a 401.
 
-Each stream connection takes the next step of --script (';'-separated); after the last, "idle":
+Each stream connection takes the next step of --script (';'-separated); after the last, "idle",
+unless the last step ends in '*': then it is served to every later connection too.
   ok:FILE         the whole file in chunks cut anywhere, keep-alive "\\r\\n" between lines, then idle
   cut:FILE:N      N lines, half of line N+1, then the connection is dropped (no last chunk)
+  end:FILE:N      N lines, then the response ends properly and the connection closes
   stall:FILE:N    N lines, then silence until the client goes away
   status:CODE[:S] that HTTP status with a JSON error body (and "Retry-After: S" when S is given)
   evil:CODE       that HTTP status with a hostile body: terminal escapes and a forged log line
@@ -69,6 +71,9 @@ def lines_of(data):
 class State:
     def __init__(self, script, raw_dir, rules_reply=""):
         self.steps = [s for s in script.split(";") if s]
+        self.repeat = None
+        if self.steps and self.steps[-1].endswith("*"):
+            self.repeat = self.steps.pop()[:-1]
         self.rules_reply = rules_reply
         self.raw_dir = pathlib.Path(raw_dir) if raw_dir else None
         self.lock = threading.Lock()
@@ -80,7 +85,7 @@ class State:
 
     def next_step(self):
         with self.lock:
-            return self.steps.pop(0) if self.steps else "idle"
+            return self.steps.pop(0) if self.steps else self.repeat or "idle"
 
 
 def emit(**event):
@@ -262,6 +267,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = (self.state.raw_dir / name).read_bytes()
             lines = lines_of(data)
             n = len(lines) if kind == "ok" else int(count)
+            if kind == "end":
+                for line in lines[:n]:
+                    self.chunk(line)
+                self.wfile.write(b"0\r\n\r\n")  # the last chunk: a proper end of the response
+                self.wfile.flush()
+                emit(event="served", step=step, lines=n)
+                self.close_connection = True
+                return
             payload = bytearray()
             for i, line in enumerate(lines[:n]):
                 payload += line

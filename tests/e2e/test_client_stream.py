@@ -209,6 +209,32 @@ def test_a_huge_rules_reply_is_refused_without_being_held(procs):
     assert not [e for e in events(fake) if e["event"] == "connect"]  # no stream without the rules
 
 
+def test_a_server_that_hangs_up_after_each_line_gets_growing_delays(procs):
+    # Every connection delivers one tweet and ends: it never stays up the 30 s that would make it
+    # healthy, so the network back-off keeps growing (250, 500, 750 ms ... nominal) instead of
+    # starting over at 250 ms after every byte, about four connections a second forever.
+    fake, url, raw = start_fake(procs, f"end:{V1_FILE}:1*")
+    sink = EngineSink()
+    c = client(procs, "twitter-v1", url, sink, V1_ENV, scale="0.1")
+    time.sleep(4)
+    assert c.stop(signal.SIGINT) == 0, c.log_text()
+    log = c.log_text()
+    nominal = [int(n) for n in re.findall(r"reconnecting in \d+ ms \(network back-off, nominal (\d+) ms\)", log)]
+    assert len(nominal) >= 5, log
+    assert nominal == [250 * (k + 1) for k in range(len(nominal))], log
+    connects = [e["t"] for e in events(fake) if e["event"] == "connect"]
+    # Each gap holds at least its delay (25, 50, 75 ... ms at scale 0.1): it only grows. Starting
+    # over after every connection, every gap would be about 25 ms and 4 s would hold ~150 of them.
+    gaps = [b - a for a, b in zip(connects, connects[1:])]
+    assert all(gap >= 0.025 * (k + 1) * 0.95 for k, gap in enumerate(gaps)), gaps
+    # 25 + 50 + ... + 425 ms = 3.8 s: at most 18 connections start within 4 s of the first.
+    assert len([t for t in connects if t - connects[0] <= 4.0]) <= 18, gaps
+    assert "the server ended the stream after 1 tweets" in log
+    one = expected(raw, (V1_FILE, 1))
+    frames, _ = parse_frames(sink.data())
+    assert len(frames) >= len(connects) - 1 and set(frames) == set(parse_frames(one)[0])
+
+
 LOG_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z twitter_client (debug|info|warn|error): ")
 
 

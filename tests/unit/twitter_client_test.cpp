@@ -267,6 +267,35 @@ TEST_CASE("reconnect: a working connection resets every class and scale shrinks 
   CHECK(p.scaled(60'000ms) == 600ms);
 }
 
+TEST_CASE("reconnect: only a connection that stayed up 30 s starts the back-off over") {
+  reconnect_policy p;
+  const reconnect_policy::time_point t0{};  // an injected clock: the caller passes every instant
+  // A server that sends a line and hangs up at once: every reconnect waits longer.
+  std::vector<long long> waits;
+  auto at = t0;
+  for (int i = 0; i < 4; ++i) {
+    p.connected(at);
+    at += 100ms;
+    p.ended(at);
+    waits.push_back(p.next_nominal(failure_class::network).count());
+    at += 1s;
+  }
+  CHECK(waits == std::vector<long long>{250, 500, 750, 1000});
+  // Up just short of the limit: still a failure in a row.
+  p.connected(at);
+  p.ended(at + healthy_connection - 1ms);
+  CHECK(p.next_nominal(failure_class::network) == 1250ms);
+  // Up for the whole limit: the next failure is the first again, in every class.
+  p.next_nominal(failure_class::http);
+  p.connected(at);
+  p.ended(at + healthy_connection);
+  CHECK(p.next_nominal(failure_class::network) == 250ms);
+  CHECK(p.next_nominal(failure_class::http) == 5'000ms);
+  // A connection that never got going (no connected()) resets nothing, however long it took.
+  p.ended(at + 10 * healthy_connection);
+  CHECK(p.next_nominal(failure_class::network) == 500ms);
+}
+
 // ---------------------------------------------------------------- synthetic tweets
 
 namespace {

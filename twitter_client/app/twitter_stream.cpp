@@ -58,6 +58,7 @@ struct connection {
   bool stalled = false;
   std::string error_body;
   std::uint64_t tweets = 0;
+  reconnect_policy* policy = nullptr;
 };
 
 std::size_t on_stream_data(char* data, std::size_t, std::size_t n, void* user) {
@@ -68,7 +69,10 @@ std::size_t on_stream_data(char* data, std::size_t, std::size_t n, void* user) {
     c.error_body.append(data, std::min(n, max_error_body - std::min(max_error_body, c.error_body.size())));
     return n;
   }
-  if (!c.got_data) common::log::info("stream: connected (HTTP 200)");
+  if (!c.got_data) {
+    common::log::info("stream: connected (HTTP 200)");
+    c.policy->connected(c.last_byte);
+  }
   c.got_data = true;
   bool more = true;
   c.splitter->feed(std::string_view(data, n), [&](std::string_view line) {
@@ -186,7 +190,7 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
   const std::string base = o.api_url + (o.v1 ? "/1.1/statuses/filter.json" : "/2/tweets/search/stream");
   const oauth::params query = o.v1 ? v1_query : oauth::params{{"tweet.fields", "note_tweet"}};
   const std::string url = base + query_string(query);
-  reconnect_policy policy(o.backoff_scale);
+  reconnect_policy policy(o.backoff_scale);  // not reset by a short connection: see healthy_connection
   line_splitter splitter;
   bool first = true;
 
@@ -206,6 +210,7 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
     c.stop = &stop;
     c.splitter = &splitter;
     c.mode = o.mode;
+    c.policy = &policy;
     c.stall = std::chrono::milliseconds(static_cast<long long>(o.stall_seconds * 1000));
     c.last_byte = clock::now();
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
@@ -228,9 +233,9 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
     if (splitter.reset()) common::log::info("stream: dropped the unfinished last line of the connection");
     if (stop.load() || sink.done()) break;
 
+    policy.ended(clock::now());  // starts the back-off over if the connection stayed up long enough
     failure_class cls = failure_class::network;
     std::string why;
-    if (c.got_data) policy.reset();  // this connection worked: back-off starts over
     if (c.status != 0 && c.status != 200) {
       cls = classify_http(c.status);
       why = "HTTP " + std::to_string(c.status) + " " + excerpt(c.error_body);
