@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A local fake of Twitter's streaming API for the twitter_client tests (and a fake engine).
 
-Run as a program: fake_twitter.py --port P --script STEPS [--raw-dir DIR]
+Run as a program: fake_twitter.py --port P --script STEPS [--raw-dir DIR] [--rules-reply KIND]
 It prints one JSON event per line on stdout ({"event": "listening", "port": P} first), serves:
   GET  /1.1/statuses/filter.json      OAuth 1.0a checked (signature recomputed with hmac/hashlib)
   GET  /2/tweets/search/stream        bearer token checked
@@ -9,13 +9,19 @@ It prints one JSON event per line on stdout ({"event": "listening", "port": P} f
 Credentials come from the environment: FAKE_CONSUMER_KEY, FAKE_CONSUMER_SECRET, FAKE_TOKEN,
 FAKE_TOKEN_SECRET, FAKE_BEARER. A bad credential gets a 401.
 
-Each stream connection takes the next step of --script (';'-separated); after the last, "idle":
+Each stream connection takes the next step of --script (';'-separated); after the last, "idle",
+unless the last step ends in '*': then it is served to every later connection too.
   ok:FILE         the whole file in chunks cut anywhere, keep-alive "\\r\\n" between lines, then idle
   cut:FILE:N      N lines, half of line N+1, then the connection is dropped (no last chunk)
+  end:FILE:N      N lines, then the response ends properly and the connection closes
   stall:FILE:N    N lines, then silence until the client goes away
   status:CODE[:S] that HTTP status with a JSON error body (and "Retry-After: S" when S is given)
+  evil:CODE       that HTTP status with a hostile body: terminal escapes and a forged log line
   idle            200 and keep-alives only
 FILE is relative to --raw-dir. Responses use chunked transfer (HTTP/1.1).
+--rules-reply changes GET /2/tweets/search/stream/rules:
+  huge:BYTES      200 and a JSON body of BYTES bytes (a reply no rules list ever needs)
+  evil:CODE       that HTTP status with the hostile body
 
 Imported by the tests: EngineSink (a listening socket that plays the engine), lines_of(),
 oauth_signature().
@@ -35,6 +41,9 @@ import time
 import urllib.parse
 
 CHUNK_SIZES = [1, 7, 100, 1000, 4096, 333, 16384, 2]
+# A body a hostile server could send: colour escapes, a bell, a line break and a forged log line.
+EVIL_BODY = (b'{"title": "\x1b[31mred\x1b[0m\x07 alert", "detail": "x\n'
+             b'2026-01-01T00:00:00.000Z twitter_client error: FORGED LINE\r\n\x1b]0;title\x07"}')
 
 
 def enc(s):
@@ -60,8 +69,12 @@ def lines_of(data):
 
 
 class State:
-    def __init__(self, script, raw_dir):
+    def __init__(self, script, raw_dir, rules_reply=""):
         self.steps = [s for s in script.split(";") if s]
+        self.repeat = None
+        if self.steps and self.steps[-1].endswith("*"):
+            self.repeat = self.steps.pop()[:-1]
+        self.rules_reply = rules_reply
         self.raw_dir = pathlib.Path(raw_dir) if raw_dir else None
         self.lock = threading.Lock()
         self.rules = []
@@ -72,7 +85,7 @@ class State:
 
     def next_step(self):
         with self.lock:
-            return self.steps.pop(0) if self.steps else "idle"
+            return self.steps.pop(0) if self.steps else self.repeat or "idle"
 
 
 def emit(**event):
@@ -98,6 +111,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def reply_raw(self, code, body):
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def reply_huge(self, size):
+        """200 with a JSON body of `size` bytes, written in pieces: never held whole here."""
+        head, tail = b'{"data": [', b'{"id": "1", "value": "#end"}]}'
+        item = b'{"id": "1", "value": "' + b"x" * 1000 + b'"}, '
+        count = max(0, (size - len(head) - len(tail)) // len(item))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(head) + count * len(item) + len(tail)))
+        self.end_headers()
+        sent = 0
+        try:
+            self.wfile.write(head)
+            block = item * 1000
+            while count > 0:
+                n = min(count, 1000)
+                self.wfile.write(block if n == 1000 else item * n)
+                count -= n
+                sent += n * len(item)
+            self.wfile.write(tail)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+        emit(event="rules_huge", sent=sent)
 
     def chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -158,6 +201,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.stream()
         elif path == "/2/tweets/search/stream/rules":
             if self.check_bearer():
+                kind, _, arg = self.state.rules_reply.partition(":")
+                if kind == "huge":
+                    self.reply_huge(int(arg))
+                    return
+                if kind == "evil":
+                    emit(event="rules_evil", code=int(arg))
+                    self.reply_raw(int(arg), EVIL_BODY)
+                    return
                 with self.state.lock:
                     data = list(self.state.rules)
                 emit(event="rules_list", count=len(data))
@@ -201,6 +252,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             code, _, retry_after = rest.partition(":")
             self.reply_json(int(code), {"title": "fake error", "status": int(code)}, retry_after or None)
             return
+        if kind == "evil":
+            self.reply_raw(int(rest), EVIL_BODY)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -213,6 +267,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = (self.state.raw_dir / name).read_bytes()
             lines = lines_of(data)
             n = len(lines) if kind == "ok" else int(count)
+            if kind == "end":
+                for line in lines[:n]:
+                    self.chunk(line)
+                self.wfile.write(b"0\r\n\r\n")  # the last chunk: a proper end of the response
+                self.wfile.flush()
+                emit(event="served", step=step, lines=n)
+                self.close_connection = True
+                return
             payload = bytearray()
             for i, line in enumerate(lines[:n]):
                 payload += line
@@ -303,6 +365,17 @@ class EngineSink:
         with self.lock:
             return [bytes(b) for b in self.connections]
 
+    def drop_clients(self):
+        """Closes every accepted connection but keeps listening (the engine hangs up, then accepts again)."""
+        with self.lock:
+            clients, self.clients = self.clients, []
+        for c in clients:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+
     def close(self):
         """Closes the listener and every connection (the engine goes away)."""
         with self.lock:
@@ -341,8 +414,9 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--script", default="")
     ap.add_argument("--raw-dir", default="")
+    ap.add_argument("--rules-reply", default="")
     args = ap.parse_args()
-    Handler.state = State(args.script, args.raw_dir)
+    Handler.state = State(args.script, args.raw_dir, args.rules_reply)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     emit(event="listening", port=server.server_address[1])

@@ -1,5 +1,6 @@
 """twitter_client's link to the engine: synthetic determinism, an engine that starts late, goes
 away and comes back, a full queue, and signals. Real processes, real sockets."""
+import os
 import re
 import signal
 import subprocess
@@ -84,7 +85,7 @@ def test_engine_restart_mid_stream_tears_no_frame_and_duplicates_none(procs):
     assert idx[-1] == n - 1
     assert len(idx) > n - 2000  # only what was in the kernel's buffers when the engine died is gone
     log = c.log_text()
-    assert re.search(r"reconnects engine 1", log), log
+    assert re.search(r"engine_reconnects=1 ", log), log
     for payload in got:
         assert re.fullmatch(rb"tweet \d{6} #n\d\n", payload)
 
@@ -118,7 +119,36 @@ def test_a_full_queue_drops_the_oldest_frames_and_says_so(procs):
     frames, left = parse_frames(sink.data())
     assert left == b""
     assert indices(frames) == list(range(4000, 5000))
-    assert "dropped 4000" in c.log_text()
+    assert "dropped=4000 " in c.log_text()
+
+
+def test_an_engine_that_hangs_up_an_idle_connection_is_noticed_and_reconnected(procs):
+    # The engine never sends: the client must see the end of the connection by reading it, not
+    # by a failed write, or the first tweets after a quiet spell would go into a dead socket.
+    sink = EngineSink()
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb") as stdin:
+        c = procs("twitter_client", [program("twitter_client"), "--source", "stdin", "--engine",
+                                     f"127.0.0.1:{sink.port}", "--stats-interval", "0"], stdin=stdin)
+    with os.fdopen(write_fd, "wb", buffering=0) as feed:
+        wait_until(lambda: len(sink.per_connection()) == 1, timeout=10, message="the first connection")
+        feed.write(b"before #a\n")
+        wait_until(lambda: sink.data() == port_frame(b"before #a"), timeout=10, message="the first tweet")
+        sink.drop_clients()
+        wait_until(lambda: "closed the connection; reconnecting" in c.log_text(), timeout=10,
+                   message="the client noticing the hang-up while idle")
+        wait_until(lambda: len(sink.per_connection()) == 2, timeout=10, message="a second connection")
+        feed.write(b"after #b\n")
+        wait_until(lambda: sink.per_connection()[1] == port_frame(b"after #b"), timeout=10,
+                   message="the next tweet on the new connection")
+    c.popen.wait(30)
+    assert c.returncode == 0, c.log_text()
+    assert re.search(r"done: stats: .*engine_reconnects=1 .* lost=0$", c.log_text(), re.M), c.log_text()
+
+
+def port_frame(text):
+    payload = text + b"\n"
+    return b"%05d" % len(payload) + payload
 
 
 def test_sigterm_flushes_and_exits_0_and_a_dead_engine_is_reported_as_loss(procs):
@@ -129,7 +159,7 @@ def test_sigterm_flushes_and_exits_0_and_a_dead_engine_is_reported_as_loss(procs
     sink.wait_all_ended()
     frames, left = parse_frames(sink.data())
     assert left == b""
-    sent = int(re.search(r"done: stats: read \d+, sent (\d+)", c.log_text()).group(1))
+    sent = int(re.search(r"done: stats: read=\d+ sent=(\d+) ", c.log_text()).group(1))
     assert sent == len(frames)
     # A finite source and no engine at all: the drain timeout expires and the loss is an error.
     r = subprocess.run([program("twitter_client"), "--limit", "100", "--engine", f"127.0.0.1:{free_port()}",

@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import sys
+import time
 
 
 from fake_twitter import EngineSink, lines_of, parse_frames
@@ -29,11 +30,11 @@ NO_CREDS = {k: "" for k in ("TWITTER_BEARER_TOKEN", "TWITTER_CONSUMER_KEY", "TWI
                             "TWITTER_ACCESS_TOKEN", "TWITTER_ACCESS_SECRET")}
 
 
-def start_fake(procs, script):
+def start_fake(procs, script, *extra):
     raw = shared_data("tweets", "raw")
     port_no = free_port()
     fake = procs("fake_twitter", [PYTHON, str(HERE / "fake_twitter.py"), "--port", str(port_no), "--script", script,
-                                  "--raw-dir", str(raw)], env=SECRETS)
+                                  "--raw-dir", str(raw), *extra], env=SECRETS)
     wait_port(port_no, proc=fake)
     return fake, f"http://127.0.0.1:{port_no}", raw
 
@@ -55,9 +56,9 @@ def expected(raw, *parts):
     return out
 
 
-def client(procs, source, api_url, sink, env, *extra):
+def client(procs, source, api_url, sink, env, *extra, scale="0.01"):
     argv = [program("twitter_client"), "--source", source, "--api-url", api_url, "--engine",
-            f"127.0.0.1:{sink.port}", "--stats-interval", "1", "--backoff-scale", "0.01", *extra]
+            f"127.0.0.1:{sink.port}", "--stats-interval", "1", "--backoff-scale", scale, *extra]
     return procs("twitter_client", argv, env={**NO_CREDS, **env})
 
 
@@ -170,3 +171,98 @@ def test_credentials_file_must_be_private(procs):
     assert c.stop() == 0
     assert SECRETS["FAKE_BEARER"] not in c.log_text()
     path.unlink()
+
+
+def wait_exit_with_peak_rss(proc, timeout=120):
+    """Waits for proc to end; returns its peak resident memory in KiB: the highest VmHWM read from
+    /proc/PID/status while it ran, or the kernel's own peak from wait4, whichever is larger."""
+    peak, deadline = 0, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{proc.popen.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+        pid, status, usage = os.wait4(proc.popen.pid, os.WNOHANG)
+        if pid:
+            proc.popen.returncode = os.waitstatus_to_exitcode(status)
+            return max(peak, usage.ru_maxrss)
+        time.sleep(0.005)
+    raise AssertionError(f"{proc.name} still runs after {timeout} s")
+
+
+def test_a_huge_rules_reply_is_refused_without_being_held(procs):
+    # A rules list is a few kB; 100 MB used to be kept whole (and parsed into a DOM): 1.25 GB of
+    # memory was seen for a 300 MB reply.
+    # The stream answers 401: a client that went on after the rules ends anyway.
+    fake, url, _ = start_fake(procs, "status:401", "--rules-reply", "huge:100000000")
+    c = client(procs, "twitter", url, EngineSink(), {"TWITTER_BEARER_TOKEN": SECRETS["FAKE_BEARER"]}, "--rule", "#a")
+    peak_kib = wait_exit_with_peak_rss(c)
+    log = c.log_text()
+    assert peak_kib < 48 * 1024, f"peak RSS {peak_kib} KiB\n{log}"
+    assert c.returncode == 1, log
+    assert "listing the stream rules failed: the reply is larger than 1 MiB" in log, log
+    huge = [e for e in events(fake) if e["event"] == "rules_huge"]
+    assert huge and huge[0]["sent"] < 50_000_000  # the transfer was cut short, not read to the end
+    assert not [e for e in events(fake) if e["event"] == "connect"]  # no stream without the rules
+
+
+def test_a_server_that_hangs_up_after_each_line_gets_growing_delays(procs):
+    # Every connection delivers one tweet and ends: it never stays up the 30 s that would make it
+    # healthy, so the network back-off keeps growing (250, 500, 750 ms ... nominal) instead of
+    # starting over at 250 ms after every byte, about four connections a second forever.
+    fake, url, raw = start_fake(procs, f"end:{V1_FILE}:1*")
+    sink = EngineSink()
+    c = client(procs, "twitter-v1", url, sink, V1_ENV, scale="0.1")
+    time.sleep(4)
+    assert c.stop(signal.SIGINT) == 0, c.log_text()
+    log = c.log_text()
+    nominal = [int(n) for n in re.findall(r"reconnecting in \d+ ms \(network back-off, nominal (\d+) ms\)", log)]
+    assert len(nominal) >= 5, log
+    assert nominal == [250 * (k + 1) for k in range(len(nominal))], log
+    connects = [e["t"] for e in events(fake) if e["event"] == "connect"]
+    # Each gap holds at least its delay (25, 50, 75 ... ms at scale 0.1): it only grows. Starting
+    # over after every connection, every gap would be about 25 ms and 4 s would hold ~150 of them.
+    gaps = [b - a for a, b in zip(connects, connects[1:])]
+    assert all(gap >= 0.025 * (k + 1) * 0.95 for k, gap in enumerate(gaps)), gaps
+    # 25 + 50 + ... + 425 ms = 3.8 s: at most 18 connections start within 4 s of the first.
+    assert len([t for t in connects if t - connects[0] <= 4.0]) <= 18, gaps
+    assert "the server ended the stream after 1 tweets" in log
+    one = expected(raw, (V1_FILE, 1))
+    frames, _ = parse_frames(sink.data())
+    assert len(frames) >= len(connects) - 1 and set(frames) == set(parse_frames(one)[0])
+
+
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z twitter_client (debug|info|warn|error): ")
+
+
+def assert_log_is_clean(log):
+    """No terminal control byte and no line that twitter_client did not start itself."""
+    for bad in ("\x1b", "\x07"):
+        assert bad not in log, log
+    for line in log.splitlines():
+        assert LOG_LINE.match(line), f"forged or broken log line: {line!r}"
+    assert "\\x1b[31mred" in log, log  # the body is shown, escaped, not dropped
+
+
+def test_hostile_error_bodies_are_escaped_in_the_log(procs):
+    env = {"TWITTER_BEARER_TOKEN": SECRETS["FAKE_BEARER"]}
+    # Stream replies: a 503 and a 404 (reconnect, http class), then a 401 (fatal, with advice).
+    fake, url, _ = start_fake(procs, "evil:503;evil:404;evil:401")
+    c = client(procs, "twitter", url, EngineSink(), env)
+    c.popen.wait(60)
+    log = c.log_text()
+    assert c.returncode == 1, log
+    assert backoff_classes(log) == ["http", "http"], log
+    assert "TWITTER_BEARER_TOKEN" in log
+    assert_log_is_clean(log)
+    # A rules call refused with the same body.
+    fake, url, _ = start_fake(procs, "idle", "--rules-reply", "evil:400")
+    c = client(procs, "twitter", url, EngineSink(), env, "--rule", "#a")
+    c.popen.wait(60)
+    log = c.log_text()
+    assert c.returncode == 1, log
+    assert "listing the stream rules failed with HTTP 400" in log, log
+    assert_log_is_clean(log)

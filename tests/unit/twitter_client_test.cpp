@@ -14,6 +14,7 @@
 #include "twitter_client/frame_queue.hpp"
 #include "twitter_client/line_splitter.hpp"
 #include "twitter_client/oauth.hpp"
+#include "twitter_client/options.hpp"
 #include "twitter_client/reconnect.hpp"
 #include "twitter_client/synthetic.hpp"
 #include "twitter_client/tweet_text.hpp"
@@ -48,7 +49,7 @@ std::vector<std::string> payloads(std::string_view bytes) {
 
 std::vector<std::string> drain(frame_queue& q) {
   std::vector<std::string> out;
-  while (auto b = q.pop(0ms)) {
+  while (auto b = q.try_pop()) {
     auto p = payloads(b->pending());
     CHECK(p.size() == b->frames);
     out.insert(out.end(), p.begin(), p.end());
@@ -266,6 +267,35 @@ TEST_CASE("reconnect: a working connection resets every class and scale shrinks 
   CHECK(p.scaled(60'000ms) == 600ms);
 }
 
+TEST_CASE("reconnect: only a connection that stayed up 30 s starts the back-off over") {
+  reconnect_policy p;
+  const reconnect_policy::time_point t0{};  // an injected clock: the caller passes every instant
+  // A server that sends a line and hangs up at once: every reconnect waits longer.
+  std::vector<long long> waits;
+  auto at = t0;
+  for (int i = 0; i < 4; ++i) {
+    p.connected(at);
+    at += 100ms;
+    p.ended(at);
+    waits.push_back(p.next_nominal(failure_class::network).count());
+    at += 1s;
+  }
+  CHECK(waits == std::vector<long long>{250, 500, 750, 1000});
+  // Up just short of the limit: still a failure in a row.
+  p.connected(at);
+  p.ended(at + healthy_connection - 1ms);
+  CHECK(p.next_nominal(failure_class::network) == 1250ms);
+  // Up for the whole limit: the next failure is the first again, in every class.
+  p.next_nominal(failure_class::http);
+  p.connected(at);
+  p.ended(at + healthy_connection);
+  CHECK(p.next_nominal(failure_class::network) == 250ms);
+  CHECK(p.next_nominal(failure_class::http) == 5'000ms);
+  // A connection that never got going (no connected()) resets nothing, however long it took.
+  p.ended(at + 10 * healthy_connection);
+  CHECK(p.next_nominal(failure_class::network) == 500ms);
+}
+
 // ---------------------------------------------------------------- synthetic tweets
 
 namespace {
@@ -388,10 +418,10 @@ TEST_CASE("queue: the byte bound drops whole old frames too") {
   CHECK(drain(q) == std::vector<std::string>{"bb", "cc"});
 }
 
-TEST_CASE("queue: pop merges small batches up to the coalescing size, in order") {
+TEST_CASE("queue: try_pop merges small batches up to the coalescing size, in order") {
   frame_queue q(100, 1 << 20);
   for (const char* t : {"a", "b", "c", "d"}) q.push(batch_of({t}));
-  auto first = q.pop(0ms, 14);
+  auto first = q.try_pop(14);
   REQUIRE(first);
   CHECK(first->frames == 2);
   CHECK(payloads(first->pending()) == std::vector<std::string>{"a", "b"});
@@ -413,7 +443,34 @@ TEST_CASE("queue: closed queues hand out what is left, then nothing, and push_wa
   CHECK(q.closed());
   CHECK_FALSE(q.push_wait(batch_of({"y"})));
   CHECK(drain(q) == std::vector<std::string>{"x"});
-  CHECK_FALSE(q.pop(0ms));
+  CHECK_FALSE(q.try_pop());
+}
+
+TEST_CASE("queue: an empty try_pop arms one call back, made by the next push, requeue or close") {
+  frame_queue q(10, 1 << 20);
+  int calls = 0;
+  q.on_ready([&] { ++calls; });
+  q.push(batch_of({"a"}));
+  CHECK(calls == 0);  // nobody waited
+  REQUIRE(q.try_pop());
+  CHECK_FALSE(q.try_pop());
+  q.push(batch_of({"b"}));
+  q.push(batch_of({"c"}));
+  CHECK(calls == 1);  // once per empty spell
+  CHECK(drain(q) == std::vector<std::string>{"b", "c"});
+  q.requeue_front(batch_of({"d"}));
+  CHECK(calls == 2);
+  CHECK(drain(q) == std::vector<std::string>{"d"});
+  q.close();
+  CHECK(calls == 3);
+  CHECK_FALSE(q.try_pop());  // closed: nothing more will come, nothing is armed
+  q.requeue_front(batch_of({"e"}));
+  CHECK(calls == 3);
+  frame_queue waiting(1, 1 << 20);
+  waiting.on_ready([&] { ++calls; });
+  CHECK_FALSE(waiting.try_pop());
+  CHECK(waiting.push_wait(batch_of({"f"})));
+  CHECK(calls == 4);
 }
 
 // ---------------------------------------------------------------- credentials
@@ -444,4 +501,107 @@ TEST_CASE("credentials: files readable by group or others are refused and the de
   CHECK(default_source({{"TWITTER_CONSUMER_KEY", "a"}, {"TWITTER_CONSUMER_SECRET", "b"},
                         {"TWITTER_ACCESS_TOKEN", "c"}, {"TWITTER_ACCESS_SECRET", "d"}}) == "twitter-v1");
   CHECK(default_source({{"TWITTER_CONSUMER_KEY", "a"}}) == "synthetic");
+}
+
+// ---------------------------------------------------------------- options
+
+namespace {
+template <std::size_t N>
+common::cli::outcome<config> parse(const char* const (&argv)[N]) {
+  return parse_options(static_cast<int>(N), argv);
+}
+}  // namespace
+
+TEST_CASE("options: the defaults are the documented ones") {
+  const char* argv[] = {"twitter_client"};
+  auto parsed = parse(argv);
+  REQUIRE(parsed.config);
+  const config& c = *parsed.config;
+  CHECK(c.source == source_kind::automatic);
+  CHECK(common::to_string(c.engine) == "127.0.0.1:8002");
+  CHECK(c.limit == 0);
+  CHECK(c.seed == 1);
+  CHECK(c.tags == 10'000);
+  CHECK(c.queue_frames == 100'000);
+  CHECK_FALSE(c.wait_when_full);
+  CHECK(c.drain_timeout_s == 10);
+  CHECK(c.stall_timeout_s == 0);
+  CHECK(c.text == text_mode::full);
+  CHECK(c.flags.log_level == "info");
+  CHECK(c.flags.stats_interval_s == 10);
+  CHECK(c.backoff_scale == 1.0);
+  // --rate unset: synthetic paces at 1000 tweets/s, every other source runs unpaced.
+  CHECK(effective_rate(c, source_kind::synthetic) == 1000);
+  CHECK(effective_rate(c, source_kind::replay) == 0);
+  CHECK(effective_rate(c, source_kind::twitter) == 0);
+}
+
+TEST_CASE("options: every flag reaches the config") {
+  const char* argv[] = {"twitter_client", "--source", "replay", "--file", "t.jsonl", "--engine", "[::1]:9000",
+                        "--rate", "0", "--limit", "5", "--loop", "--seed", "7", "--tags", "20", "--rule", "#a",
+                        "--rule", "#b", "--api-url", "http://127.0.0.1:1", "--credentials", "c.env",
+                        "--stall-timeout", "3", "--queue", "50", "--queue-full", "wait", "--drain-timeout", "0.5",
+                        "--text", "original", "--log-level", "debug", "--stats-interval", "0",
+                        "--backoff-scale", "0.01"};
+  auto parsed = parse(argv);
+  REQUIRE(parsed.config);
+  const config& c = *parsed.config;
+  CHECK(c.source == source_kind::replay);
+  CHECK(c.file == "t.jsonl");
+  CHECK(c.engine.host == "::1");
+  CHECK(c.engine.port == 9000);
+  CHECK(effective_rate(c, source_kind::synthetic) == 0);
+  CHECK(c.limit == 5);
+  CHECK(c.loop);
+  CHECK(c.seed == 7);
+  CHECK(c.tags == 20);
+  CHECK(c.rules == std::vector<std::string>{"#a", "#b"});
+  CHECK(c.api_url == "http://127.0.0.1:1");
+  CHECK(c.credentials_file == "c.env");
+  CHECK(c.stall_timeout_s == 3);
+  CHECK(c.queue_frames == 50);
+  CHECK(c.wait_when_full);
+  CHECK(c.drain_timeout_s == 0.5);
+  CHECK(c.text == text_mode::original);
+  CHECK(c.flags.level() == common::log::level::debug);
+  CHECK(c.flags.stats_interval().count() == 0);  // no stats lines
+  CHECK(c.backoff_scale == 0.01);
+}
+
+TEST_CASE("options: source words map both ways") {
+  for (auto kind : {source_kind::synthetic, source_kind::replay, source_kind::standard_input, source_kind::twitter,
+                    source_kind::twitter_v1})
+    CHECK(parse_source(name(kind)) == kind);
+  CHECK(std::string(name(source_kind::standard_input)) == "stdin");
+  CHECK_FALSE(parse_source("automatic"));
+  CHECK_FALSE(parse_source("kafka"));
+}
+
+TEST_CASE("options: bad values and combinations are usage errors, --help is not") {
+  const char* help[] = {"twitter_client", "--help"};
+  auto h = parse(help);
+  CHECK_FALSE(h.config);
+  CHECK(h.exit_code == 0);
+  const char* replay_without_file[] = {"twitter_client", "--source", "replay"};
+  CHECK(parse(replay_without_file).exit_code == 2);
+  const char* bad_source[] = {"twitter_client", "--source", "kafka"};
+  CHECK(parse(bad_source).exit_code == 2);
+  const char* bad_engine[] = {"twitter_client", "--engine", "nowhere"};
+  CHECK(parse(bad_engine).exit_code == 2);
+  const char* bad_queue[] = {"twitter_client", "--queue", "0"};
+  CHECK(parse(bad_queue).exit_code == 2);
+  const char* bad_tags[] = {"twitter_client", "--tags", "0"};
+  CHECK(parse(bad_tags).exit_code == 2);
+  const char* bad_text[] = {"twitter_client", "--text", "short"};
+  CHECK(parse(bad_text).exit_code == 2);
+  const char* bad_full[] = {"twitter_client", "--queue-full", "block"};
+  CHECK(parse(bad_full).exit_code == 2);
+  const char* bad_level[] = {"twitter_client", "--log-level", "loud"};
+  CHECK(parse(bad_level).exit_code == 2);
+  const char* bad_interval[] = {"twitter_client", "--stats-interval", "-1"};
+  CHECK(parse(bad_interval).exit_code == 2);
+  const char* bad_scale[] = {"twitter_client", "--backoff-scale", "0"};
+  CHECK(parse(bad_scale).exit_code == 2);
+  const char* bad_rate[] = {"twitter_client", "--rate", "-5"};
+  CHECK(parse(bad_rate).exit_code == 2);
 }

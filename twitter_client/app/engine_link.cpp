@@ -1,182 +1,201 @@
 #include "engine_link.hpp"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 
-#include <cerrno>
-#include <cstring>
-#include <string>
-#include <thread>
+#include <algorithm>
+#include <exception>
+#include <utility>
+#include <variant>
 
-#include "common/log.hpp"
 #include "common/backoff.hpp"
+#include "common/log.hpp"
 
 namespace twitter_client {
 
 namespace {
-using clock = std::chrono::steady_clock;
-constexpr int poll_slice_ms = 200;  // how often blocking waits look at the deadline
-constexpr std::chrono::seconds connect_timeout{3};
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
+/// How long one address may take to accept the connection.
+constexpr std::chrono::seconds connect_timeout{3};
+/// "unreachable" is logged on the first failure, then once every this many (about a minute at 5 s).
+constexpr int unreachable_log_every = 12;
 }  // namespace
 
+engine_link::engine_link(common::host_port engine, frame_queue& queue, client_stats& stats)
+    : engine_(std::move(engine)), queue_(queue), stats_(stats) {
+  wake_.expires_at(clock::time_point::max());
+  deadline_timer_.expires_at(clock::time_point::max());
+  // How the coroutine waits for frames: it must not block inside the queue (the same thread
+  // watches the socket and the deadline), and polling the queue on a timer would add the period
+  // to every live tweet's latency. So the push that ends an empty spell calls back, from the
+  // source thread, and the callback only posts a wake-up into this link's io_context.
+  queue_.on_ready([this] { asio::post(io_, [this] { wake_.cancel(); }); });
+}
+
+engine_link::~engine_link() { queue_.on_ready(nullptr); }
+
+void engine_link::source_finished() {
+  asio::post(io_, [this] {
+    source_finished_ = true;
+    wake_.cancel();
+  });
+}
+
 void engine_link::give_up_at(clock::time_point deadline) {
-  deadline_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
-}
-
-bool engine_link::past_deadline() const {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count() >=
-         deadline_ns_.load(std::memory_order_relaxed);
-}
-
-bool engine_link::connect_once(std::string& error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(engine_.port);
-  if (const int rc = ::getaddrinfo(engine_.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    error = gai_strerror(rc);
-    return false;
-  }
-  error = "no address";
-  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      error = std::strerror(errno);
-      continue;
-    }
-    int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
-    if (rc != 0 && errno == EINPROGRESS) {
-      const auto until = clock::now() + connect_timeout;
-      pollfd p{fd, POLLOUT, 0};
-      while ((rc = ::poll(&p, 1, poll_slice_ms)) == 0 && clock::now() < until && !past_deadline()) {
-      }
-      if (rc > 0) {
-        int so_error = 0;
-        socklen_t len = sizeof so_error;
-        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
-        rc = so_error == 0 ? 0 : -1;
-        errno = so_error;
-      } else {
-        rc = -1;
-        errno = ETIMEDOUT;
-      }
-    }
-    if (rc == 0) {
-      // We batch frames ourselves: Nagle would only delay single live tweets.
-      int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      fd_ = fd;
-      ::freeaddrinfo(found);
-      return true;
-    }
-    error = std::strerror(errno);
-    ::close(fd);
-  }
-  ::freeaddrinfo(found);
-  return false;
-}
-
-void engine_link::close_socket(bool graceful) {
-  if (fd_ < 0) return;
-  if (graceful) {
-    // FIN after the last frame; read whatever the engine sent so that close() does not reset.
-    ::shutdown(fd_, SHUT_WR);
-    char sink[4096];
-    while (::recv(fd_, sink, sizeof sink, MSG_DONTWAIT) > 0) {
-    }
-  }
-  ::close(fd_);
-  fd_ = -1;
-}
-
-bool engine_link::peer_closed() {
-  // The engine never talks back: readable means EOF or a reset, i.e. it went away.
-  pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, 0) <= 0) return false;
-  char sink[4096];
-  const ssize_t n = ::recv(fd_, sink, sizeof sink, MSG_DONTWAIT);
-  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-}
-
-bool engine_link::write_batch(frame_batch& batch) {
-  const std::string_view pending = batch.pending();
-  std::size_t written = 0;
-  while (written < pending.size()) {
-    const ssize_t n = ::send(fd_, pending.data() + written, pending.size() - written, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      written += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      if (past_deadline()) break;
-      pollfd p{fd_, POLLOUT, 0};
-      ::poll(&p, 1, poll_slice_ms);
-      continue;
-    }
-    common::log::warn("engine " + common::to_string(engine_) + " connection lost (" +
-                      (n < 0 ? std::string(std::strerror(errno)) : std::string("closed")) + "); reconnecting");
-    close_socket(false);
-    break;
-  }
-  // Whole frames handed to the kernel are done; a frame cut in the middle is sent again whole.
-  const frame_cut cut = cut_frames(pending, written);
-  batch.head += cut.boundary;
-  batch.frames -= cut.frames;
-  stats_.sent.fetch_add(cut.frames, std::memory_order_relaxed);
-  return batch.frames == 0;
+  asio::post(io_, [this, deadline] {
+    deadline_ = deadline;
+    deadline_timer_.expires_at(deadline);  // wakes watch_deadline, which waits for the new instant
+  });
 }
 
 void engine_link::run() {
-  common::backoff delay(std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
-  int failures = 0;
-  while (!past_deadline()) {
-    if (fd_ < 0) {
-      if (source_finished_ && queue_.frames() == 0) break;
-      // Connect before taking frames: while the engine is away, frames wait in the queue, where
-      // the drop-oldest bound applies to all of them.
-      std::string error;
-      if (!connect_once(error)) {
-        const auto wait = delay.next();
-        if (failures++ % 12 == 0)  // the first failure, then about once a minute
-          common::log::warn("engine " + common::to_string(engine_) + " unreachable (" + error + "); retrying in " +
-                            std::to_string(wait.count()) + " ms, tweets wait in the queue");
-        const auto until = clock::now() + wait;
-        while (clock::now() < until && !past_deadline())
-          std::this_thread::sleep_for(std::min<clock::duration>(until - clock::now(), std::chrono::milliseconds(50)));
-        continue;
-      }
-      if (ever_connected_) stats_.engine_reconnects.fetch_add(1, std::memory_order_relaxed);
-      common::log::info("connected to the engine at " + common::to_string(engine_));
-      ever_connected_ = true;
-      failures = 0;
-      delay.reset();
-    }
-    auto batch = queue_.pop(std::chrono::milliseconds(poll_slice_ms));
-    if (!batch) {
-      if (source_finished_ && queue_.frames() == 0) break;
-      if (peer_closed()) {
-        common::log::warn("engine " + common::to_string(engine_) + " closed the connection; reconnecting");
-        close_socket(false);
-      }
-      continue;
-    }
-    if (!write_batch(*batch)) queue_.requeue_front(std::move(*batch));
+  asio::co_spawn(io_, watch_deadline(), asio::detached);
+  asio::co_spawn(io_, send_loop(), [this](const std::exception_ptr& e) {
+    io_.stop();  // the watchers are no longer needed
+    if (e) std::rethrow_exception(e);
+  });
+  try {
+    io_.run();
+  } catch (const std::exception& e) {
+    common::log::error(std::string("engine link failed: ") + e.what());
   }
-  close_socket(true);
   const std::size_t left = queue_.frames();
   if (left > 0) {
     stats_.lost.fetch_add(left, std::memory_order_relaxed);
     common::log::error(std::to_string(left) + " frames could not be delivered to the engine at " +
                        common::to_string(engine_) + " before the drain timeout");
   }
+}
+
+awaitable<void> engine_link::send_loop() {
+  common::backoff delay(100ms, 5000ms);
+  int failures = 0;
+  while (!past_deadline()) {
+    if (socket_.is_open() && peer_gone_) {
+      common::log::warn("engine " + common::to_string(engine_) + " closed the connection; reconnecting");
+      close_socket(false);
+    }
+    if (!socket_.is_open()) {
+      if (finished_and_empty()) break;
+      // Connect before taking frames: while the engine is away, frames wait in the queue, where
+      // the drop-oldest bound applies to all of them.
+      const std::error_code err = co_await connect();
+      if (err) {
+        if (past_deadline()) break;
+        const auto wait = delay.next();
+        if (failures++ % unreachable_log_every == 0)
+          common::log::warn("engine " + common::to_string(engine_) + " unreachable (" + err.message() +
+                            "); retrying in " + std::to_string(wait.count()) + " ms, tweets wait in the queue");
+        co_await sleep_until(clock::now() + wait);
+        continue;
+      }
+      std::error_code ignored;
+      socket_.set_option(tcp::no_delay(true), ignored);  // we batch ourselves: Nagle would only delay live tweets
+      if (ever_connected_) stats_.engine_reconnects.fetch_add(1, std::memory_order_relaxed);
+      common::log::info("connected to the engine at " + common::to_string(engine_));
+      ever_connected_ = true;
+      failures = 0;
+      delay.reset();
+      asio::co_spawn(io_, watch_for_close(++generation_), asio::detached);
+    }
+    auto batch = queue_.try_pop();
+    if (!batch) {
+      if (finished_and_empty()) break;
+      // Until a push, the source's end, the engine leaving or the deadline cancels it.
+      wake_.expires_at(deadline_);
+      co_await wake_.async_wait(use_nothrow);
+      continue;
+    }
+    if (!co_await write_batch(*batch)) queue_.requeue_front(std::move(*batch));
+  }
+  close_socket(true);
+}
+
+awaitable<std::error_code> engine_link::connect() {
+  auto [resolve_error, found] = co_await resolver_.async_resolve(engine_.host, std::to_string(engine_.port),
+                                                                 tcp::resolver::numeric_service, use_nothrow);
+  if (resolve_error) co_return resolve_error;
+  std::error_code err = asio::error::host_not_found;
+  for (const auto& entry : found) {
+    if (past_deadline()) break;
+    socket_.open(entry.endpoint().protocol(), err);
+    if (err) continue;
+    asio::steady_timer timeout(io_, std::min(clock::now() + connect_timeout, deadline_));
+    auto done = co_await (socket_.async_connect(entry.endpoint(), use_nothrow) || timeout.async_wait(use_nothrow));
+    err = done.index() == 0 ? std::get<0>(std::get<0>(done)) : make_error_code(asio::error::timed_out);
+    if (!err) co_return err;
+    std::error_code ignored;
+    socket_.close(ignored);
+  }
+  co_return err;
+}
+
+awaitable<bool> engine_link::write_batch(frame_batch& batch) {
+  const std::string_view pending = batch.pending();
+  auto [err, written] = co_await asio::async_write(socket_, asio::buffer(pending.data(), pending.size()), use_nothrow);
+  // Cancelled at the deadline: the connection is fine and gets the graceful close.
+  if (err && !(err == asio::error::operation_aborted && past_deadline())) {
+    common::log::warn("engine " + common::to_string(engine_) + " connection lost (" + err.message() +
+                      "); reconnecting");
+    close_socket(false);
+  }
+  // Whole frames handed to the kernel are done; a frame cut in the middle is sent again whole.
+  const frame_cut cut = cut_frames(pending, written);
+  batch.head += cut.boundary;
+  batch.frames -= cut.frames;
+  stats_.sent.fetch_add(cut.frames, std::memory_order_relaxed);
+  co_return batch.frames == 0;
+}
+
+awaitable<void> engine_link::watch_for_close(std::uint64_t generation) {
+  // The engine never talks back: a read that completes with an error means it went away (EOF or
+  // a reset), noticed even while no frame is being written. Bytes it sends anyway are dropped.
+  char sink[4096];
+  while (true) {
+    auto [err, n] = co_await socket_.async_read_some(asio::buffer(sink), use_nothrow);
+    if (generation != generation_ || err == asio::error::operation_aborted) co_return;
+    if (!err) continue;
+    peer_gone_ = true;
+    wake_.cancel();
+    co_return;
+  }
+}
+
+awaitable<void> engine_link::watch_deadline() {
+  while (!past_deadline()) co_await deadline_timer_.async_wait(use_nothrow);  // aborted when it moves
+  // Interrupt whatever the send loop waits for; it sees the deadline and stops.
+  std::error_code ignored;
+  resolver_.cancel();
+  socket_.cancel(ignored);
+  wake_.cancel();
+}
+
+awaitable<void> engine_link::sleep_until(clock::time_point until) {
+  // wake_ is also cancelled by pushes: only the deadline or the source's end cut a back-off short.
+  while (clock::now() < std::min(until, deadline_) && !finished_and_empty()) {
+    wake_.expires_at(std::min(until, deadline_));
+    co_await wake_.async_wait(use_nothrow);
+  }
+}
+
+void engine_link::close_socket(bool graceful) {
+  if (!socket_.is_open()) return;
+  std::error_code ignored;
+  if (graceful) {
+    // FIN after the last frame; read whatever the engine sent so that close() does not reset.
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.non_blocking(true, ignored);
+    char sink[4096];
+    while (socket_.read_some(asio::buffer(sink), ignored) > 0) {
+    }
+  }
+  socket_.close(ignored);
+  peer_gone_ = false;
 }
 
 }  // namespace twitter_client

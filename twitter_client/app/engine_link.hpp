@@ -1,41 +1,60 @@
 #pragma once
-// The link to the engine: one thread writes whole frames from the queue to one TCP connection,
-// reconnecting with back-off; never splits or repeats a frame across connections.
-#include <atomic>
+// The link to the engine: one thread runs its own io_context, whose coroutine writes whole frames
+// from the queue to one TCP connection, reconnecting with back-off; it never splits or repeats a
+// frame across connections.
+#include <asio.hpp>
+
 #include <chrono>
 #include <cstdint>
+#include <system_error>
 
+#include "common/hostport.hpp"
 #include "stats.hpp"
 #include "twitter_client/frame_queue.hpp"
-#include "common/hostport.hpp"
 
 namespace twitter_client {
 
 class engine_link {
 public:
-  engine_link(common::host_port engine, frame_queue& queue, client_stats& stats)
-      : engine_(std::move(engine)), queue_(queue), stats_(stats) {}
+  using clock = std::chrono::steady_clock;
 
-  /// Thread body: sends until the queue is closed and empty, or the deadline passed.
+  /// Registers with the queue's on_ready; the link must outlive every push into the queue.
+  engine_link(common::host_port engine, frame_queue& queue, client_stats& stats);
+  ~engine_link();
+  engine_link(const engine_link&) = delete;
+  engine_link& operator=(const engine_link&) = delete;
+
+  /// Thread body: sends until the source finished and the queue is empty, or the deadline passed.
   void run();
-  /// The source has stopped for good: exit once the queue is empty.
-  void source_finished() { source_finished_ = true; }
-  /// After this instant the link stops trying and counts what is left as lost.
-  void give_up_at(std::chrono::steady_clock::time_point deadline);
+  /// The source has stopped for good: exit once the queue is empty. Any thread.
+  void source_finished();
+  /// After this instant the link stops trying and counts what is left as lost. Any thread.
+  void give_up_at(clock::time_point deadline);
 
 private:
-  bool past_deadline() const;
-  bool connect_once(std::string& error);
-  bool write_batch(frame_batch& batch);
-  bool peer_closed();
+  asio::awaitable<void> send_loop();
+  asio::awaitable<std::error_code> connect();
+  asio::awaitable<bool> write_batch(frame_batch& batch);
+  asio::awaitable<void> watch_for_close(std::uint64_t generation);
+  asio::awaitable<void> watch_deadline();
+  asio::awaitable<void> sleep_until(clock::time_point until);
+  bool past_deadline() const { return clock::now() >= deadline_; }
+  bool finished_and_empty() const { return source_finished_ && queue_.frames() == 0; }
   void close_socket(bool graceful);
 
   common::host_port engine_;
   frame_queue& queue_;
   client_stats& stats_;
-  std::atomic<std::int64_t> deadline_ns_{INT64_MAX};
-  std::atomic<bool> source_finished_{false};
-  int fd_ = -1;
+  asio::io_context io_{1};
+  asio::ip::tcp::resolver resolver_{io_};
+  asio::ip::tcp::socket socket_{io_};
+  asio::steady_timer wake_{io_};      // the send loop's waits; cancelled to wake it early
+  asio::steady_timer deadline_timer_{io_};
+  // Only touched on the io thread (other threads post):
+  clock::time_point deadline_ = clock::time_point::max();
+  bool source_finished_ = false;
+  std::uint64_t generation_ = 0;  // counts connections; a watcher acts only on its own
+  bool peer_gone_ = false;        // the engine's side of this connection ended
   bool ever_connected_ = false;
 };
 

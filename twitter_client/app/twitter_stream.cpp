@@ -17,6 +17,9 @@ namespace twitter_client {
 namespace {
 using clock = std::chrono::steady_clock;
 constexpr std::size_t max_error_body = 2048;
+/// The largest reply kept from a request/response call (the v2 rules endpoint): a rules list is a
+/// few kB, so anything near this is not one, and keeping it whole could exhaust memory.
+constexpr std::size_t max_reply_bytes = 1 << 20;
 const char* const user_agent = "trend-twitter_client/0.1";
 
 // The original query of twitter_client.py, properly encoded this time ('#' is not a fragment).
@@ -55,6 +58,7 @@ struct connection {
   bool stalled = false;
   std::string error_body;
   std::uint64_t tweets = 0;
+  reconnect_policy* policy = nullptr;
 };
 
 std::size_t on_stream_data(char* data, std::size_t, std::size_t n, void* user) {
@@ -65,7 +69,10 @@ std::size_t on_stream_data(char* data, std::size_t, std::size_t n, void* user) {
     c.error_body.append(data, std::min(n, max_error_body - std::min(max_error_body, c.error_body.size())));
     return n;
   }
-  if (!c.got_data) common::log::info("stream: connected (HTTP 200)");
+  if (!c.got_data) {
+    common::log::info("stream: connected (HTTP 200)");
+    c.policy->connected(c.last_byte);
+  }
   c.got_data = true;
   bool more = true;
   c.splitter->feed(std::string_view(data, n), [&](std::string_view line) {
@@ -92,23 +99,25 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 0;
 }
 
-std::size_t on_body(char* data, std::size_t, std::size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, n);
-  return n;
-}
-
-std::string excerpt(std::string_view body) {
-  std::string out(body.substr(0, 300));
-  for (char& ch : out)
-    if (ch == '\n' || ch == '\r') ch = ' ';
-  return out;
-}
+// What the server said, safe for a log line: it may hold terminal escapes or line breaks.
+std::string excerpt(std::string_view body) { return common::log::escape(body, 300); }
 
 struct http_reply {
   CURLcode code;
   long status;
   std::string body;
+  bool too_large = false;  ///< the body passed max_reply_bytes: the transfer was aborted
 };
+
+std::size_t on_body(char* data, std::size_t, std::size_t n, void* user) {
+  auto& reply = *static_cast<http_reply*>(user);
+  if (reply.body.size() + n > max_reply_bytes) {
+    reply.too_large = true;
+    return 0;  // anything but n aborts the transfer (CURLE_WRITE_ERROR)
+  }
+  reply.body.append(data, n);
+  return n;
+}
 
 // A small request/response call (the v2 rules endpoint) with the bearer token.
 http_reply call_json(const std::string& url, const std::string& bearer, const std::string* post_body) {
@@ -123,7 +132,7 @@ http_reply call_json(const std::string& url, const std::string& bearer, const st
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 30L);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &on_body);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &reply);
   if (post_body) curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, post_body->c_str());
   reply.code = curl_easy_perform(curl.get());
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &reply.status);
@@ -134,7 +143,11 @@ http_reply call_json(const std::string& url, const std::string& bearer, const st
 bool set_rules(const stream_options& o) {
   const std::string url = o.api_url + "/2/tweets/search/stream/rules";
   auto fail = [&](const char* what, const http_reply& r) {
-    if (r.code != CURLE_OK)
+    if (r.too_large)
+      common::log::error(std::string(what) + " failed: the reply is larger than " +
+                         std::to_string(max_reply_bytes >> 20) + " MiB (HTTP " + std::to_string(r.status) +
+                         "), not a rules reply; transfer aborted");
+    else if (r.code != CURLE_OK)
       common::log::error(std::string(what) + " failed: " + curl_easy_strerror(r.code));
     else if (classify_http(r.status) == failure_class::fatal)
       common::log::error(std::string(what) + ": " + fatal_advice(r.status, false) + "; reply: " + excerpt(r.body));
@@ -177,7 +190,7 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
   const std::string base = o.api_url + (o.v1 ? "/1.1/statuses/filter.json" : "/2/tweets/search/stream");
   const oauth::params query = o.v1 ? v1_query : oauth::params{{"tweet.fields", "note_tweet"}};
   const std::string url = base + query_string(query);
-  reconnect_policy policy(o.backoff_scale);
+  reconnect_policy policy(o.backoff_scale);  // not reset by a short connection: see healthy_connection
   line_splitter splitter;
   bool first = true;
 
@@ -197,6 +210,7 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
     c.stop = &stop;
     c.splitter = &splitter;
     c.mode = o.mode;
+    c.policy = &policy;
     c.stall = std::chrono::milliseconds(static_cast<long long>(o.stall_seconds * 1000));
     c.last_byte = clock::now();
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
@@ -219,9 +233,9 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
     if (splitter.reset()) common::log::info("stream: dropped the unfinished last line of the connection");
     if (stop.load() || sink.done()) break;
 
+    policy.ended(clock::now());  // starts the back-off over if the connection stayed up long enough
     failure_class cls = failure_class::network;
     std::string why;
-    if (c.got_data) policy.reset();  // this connection worked: back-off starts over
     if (c.status != 0 && c.status != 200) {
       cls = classify_http(c.status);
       why = "HTTP " + std::to_string(c.status) + " " + excerpt(c.error_body);

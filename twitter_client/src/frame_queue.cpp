@@ -53,9 +53,21 @@ std::size_t frame_queue::drop_oldest_locked(std::size_t incoming_frames, std::si
   return dropped;
 }
 
+std::function<void()> frame_queue::take_ready_locked() {
+  if (!ready_armed_) return nullptr;
+  ready_armed_ = false;
+  return ready_;
+}
+
+void frame_queue::on_ready(std::function<void()> ready) {
+  std::lock_guard lock(mutex_);
+  ready_ = std::move(ready);
+}
+
 std::size_t frame_queue::push(frame_batch&& batch) {
   if (batch.empty()) return 0;
   std::size_t dropped;
+  std::function<void()> ready;
   {
     std::lock_guard lock(mutex_);
     dropped = drop_oldest_locked(batch.frames, batch.size());
@@ -70,14 +82,16 @@ std::size_t frame_queue::push(frame_batch&& batch) {
       bytes_ += batch.size();
       batches_.push_back(std::move(batch));
     }
+    ready = take_ready_locked();
   }
-  not_empty_.notify_one();
+  if (ready) ready();
   return dropped;
 }
 
 std::size_t frame_queue::requeue_front(frame_batch&& batch) {
   if (batch.empty()) return 0;
   std::size_t dropped;
+  std::function<void()> ready;
   {
     std::lock_guard lock(mutex_);
     frames_ += batch.frames;
@@ -86,13 +100,15 @@ std::size_t frame_queue::requeue_front(frame_batch&& batch) {
     // The requeued frames are the oldest: they go first if the source filled the queue meanwhile.
     dropped = drop_oldest_locked(0, 0);
     dropped_ += dropped;
+    ready = take_ready_locked();
   }
-  not_empty_.notify_one();
+  if (ready) ready();
   return dropped;
 }
 
 bool frame_queue::push_wait(frame_batch&& batch) {
   if (batch.empty()) return true;
+  std::function<void()> ready;
   {
     std::unique_lock lock(mutex_);
     not_full_.wait(lock, [&] {
@@ -103,15 +119,18 @@ bool frame_queue::push_wait(frame_batch&& batch) {
     frames_ += batch.frames;
     bytes_ += batch.size();
     batches_.push_back(std::move(batch));
+    ready = take_ready_locked();
   }
-  not_empty_.notify_one();
+  if (ready) ready();
   return true;
 }
 
-std::optional<frame_batch> frame_queue::pop(std::chrono::milliseconds timeout, std::size_t coalesce) {
+std::optional<frame_batch> frame_queue::try_pop(std::size_t coalesce) {
   std::unique_lock lock(mutex_);
-  if (!not_empty_.wait_for(lock, timeout, [&] { return closed_ || !batches_.empty(); })) return std::nullopt;
-  if (batches_.empty()) return std::nullopt;
+  if (batches_.empty()) {
+    ready_armed_ = !closed_;
+    return std::nullopt;
+  }
   frame_batch out = std::move(batches_.front());
   batches_.pop_front();
   frames_ -= out.frames;
@@ -131,12 +150,14 @@ std::optional<frame_batch> frame_queue::pop(std::chrono::milliseconds timeout, s
 }
 
 void frame_queue::close() {
+  std::function<void()> ready;
   {
     std::lock_guard lock(mutex_);
     closed_ = true;
+    ready = take_ready_locked();
   }
-  not_empty_.notify_all();
   not_full_.notify_all();
+  if (ready) ready();
 }
 
 bool frame_queue::closed() const {

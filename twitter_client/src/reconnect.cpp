@@ -65,4 +65,14 @@ reconnect_policy::ms reconnect_policy::scaled(ms nominal) const {
 
 void reconnect_policy::reset() { network_ = http_ = rate_ = 0; }
 
+void reconnect_policy::connected(time_point at) {
+  connected_at_ = at;
+  connected_ = true;
+}
+
+void reconnect_policy::ended(time_point at) {
+  if (connected_ && at - connected_at_ >= healthy_connection) reset();
+  connected_ = false;
+}
+
 }  // namespace twitter_client

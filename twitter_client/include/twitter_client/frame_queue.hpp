@@ -1,10 +1,10 @@
 #pragma once
 // The bounded queue between the source and the engine link: whole frames in batches, the oldest
 // frames dropped (and counted) when full so that the source never waits for the engine.
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -32,7 +32,8 @@ struct frame_cut {
 /// Walks the frame headers of `frames` (whole, valid frames) to cut at `written` bytes.
 frame_cut cut_frames(std::string_view frames, std::size_t written);
 
-/// Thread-safe FIFO of frame batches, bounded in frames and in bytes.
+/// Thread-safe FIFO of frame batches, bounded in frames and in bytes. The consumer never blocks
+/// in it: it polls with try_pop and, when that finds nothing, is called back by the next push.
 class frame_queue {
 public:
   frame_queue(std::size_t max_frames, std::size_t max_bytes) : max_frames_(max_frames), max_bytes_(max_bytes) {}
@@ -43,10 +44,13 @@ public:
   std::size_t requeue_front(frame_batch&& batch);
   /// Appends a batch, waiting for room instead of dropping; false (batch not queued) once closed.
   bool push_wait(frame_batch&& batch);
-  /// Takes the oldest frames (small batches merged up to `coalesce` bytes); nullopt after `timeout`
-  /// or when closed and empty.
-  std::optional<frame_batch> pop(std::chrono::milliseconds timeout, std::size_t coalesce = 256 * 1024);
-  /// No more pushes: pop drains what is left, push_wait gives up.
+  /// Takes the oldest frames now (small batches merged up to `coalesce` bytes); nullopt when empty,
+  /// which arms the on_ready function for the next push, requeue or close.
+  std::optional<frame_batch> try_pop(std::size_t coalesce = 256 * 1024);
+  /// Sets the function an empty try_pop arms; it runs once, outside the lock, in the thread that
+  /// pushes (or closes) next, so it must only hand over a wake-up (e.g. asio::post).
+  void on_ready(std::function<void()> ready);
+  /// No more pushes: try_pop drains what is left, push_wait gives up.
   void close();
   bool closed() const;
   std::size_t frames() const;
@@ -55,10 +59,13 @@ public:
 
 private:
   std::size_t drop_oldest_locked(std::size_t incoming_frames, std::size_t incoming_bytes);
+  std::function<void()> take_ready_locked();
 
   const std::size_t max_frames_, max_bytes_;
   mutable std::mutex mutex_;
-  std::condition_variable not_empty_, not_full_;
+  std::condition_variable not_full_;
+  std::function<void()> ready_;
+  bool ready_armed_ = false;
   std::deque<frame_batch> batches_;
   std::size_t frames_ = 0, bytes_ = 0, dropped_ = 0;
   bool closed_ = false;

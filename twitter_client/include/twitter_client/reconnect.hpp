@@ -29,22 +29,35 @@ inline constexpr std::chrono::seconds max_retry_after{3600};
 /// it with Retry-After (`retry_after_seconds` > 0; 0 = no header). Never shorter than nominal.
 std::chrono::milliseconds honour_retry_after(std::chrono::milliseconds nominal, long long retry_after_seconds);
 
-/// Back-off state across consecutive failures; reset by a connection that delivered data.
+/// How long a stream connection must stay up (HTTP 200, data flowing) before its end no longer
+/// counts as one more consecutive failure. Shorter connections keep the back-off growing, so a
+/// server that sends a line and hangs up is not called again four times a second forever.
+inline constexpr std::chrono::seconds healthy_connection{30};
+
+/// Back-off state across consecutive failures; reset by a connection that stayed healthy.
 class reconnect_policy {
 public:
   using ms = std::chrono::milliseconds;
-  /// `scale` shrinks every delay (tests use e.g. 0.01); 1.0 in production.
+  using time_point = std::chrono::steady_clock::time_point;
+  /// `scale` shrinks every delay (tests use e.g. 0.01); 1.0 in production. It does not shrink
+  /// healthy_connection.
   explicit reconnect_policy(double scale = 1.0) : scale_(scale) {}
+  /// The stream answered HTTP 200 and sent its first bytes at `at`.
+  void connected(time_point at);
+  /// The connection ended at `at`: if it had been up for healthy_connection, every class starts over.
+  void ended(time_point at);
   /// The nominal delay (unscaled) before the next attempt after a failure of class c.
   ms next_nominal(failure_class c);
   /// The delay to actually wait: nominal times the scale.
   ms scaled(ms nominal) const;
-  /// A connection succeeded (HTTP 200 and data): every class starts over.
+  /// Every class starts over.
   void reset();
 
 private:
   double scale_;
   int network_ = 0, http_ = 0, rate_ = 0;  // consecutive failures per class
+  time_point connected_at_{};
+  bool connected_ = false;
 };
 
 }  // namespace twitter_client
