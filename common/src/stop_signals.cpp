@@ -34,26 +34,19 @@ void stop_signals::wait_loop() {
     int signo = 0;
     if (sigwait(&set, &signo) != 0) continue;
     if (closing_) return;
-    std::function<void(int)> stop;
-    {
-      // Under the lock with on_stop(): the stop function runs exactly once, here or there.
-      std::lock_guard lock(mutex_);
-      if (received_.load() != 0) continue;  // already stopping
-      received_ = signo;
-      stop = stop_;
-    }
-    if (stop) stop(signo);
+    // The stop function runs under the lock, so that once on_stop() has replaced it (a run()
+    // returning and destroying what the function refers to) it is never running or called again.
+    std::lock_guard lock(mutex_);
+    if (received_.load() != 0) continue;  // already stopping
+    received_ = signo;
+    if (stop_) stop_(signo);
   }
 }
 
 void stop_signals::on_stop(std::function<void(int)> stop) {
-  int signo = 0;
-  {
-    std::lock_guard lock(mutex_);
-    stop_ = stop;
-    signo = received_.load();
-  }
-  if (signo != 0 && stop) stop(signo);
+  std::lock_guard lock(mutex_);
+  stop_ = std::move(stop);
+  if (const int signo = received_.load(); signo != 0 && stop_) stop_(signo);
 }
 
 const char* stop_signals::name(int signo) noexcept {

@@ -168,6 +168,7 @@ int run(const config& cfg, common::stop_signals& signals) {
   }
   signals.on_stop([&](int signo) { asio::post(io, [&app, signo] { app.stop(signo); }); });
   io.run();
+  signals.on_stop({});  // app and io go now
   app.finish();
   return 0;
 }

@@ -21,7 +21,9 @@ public:
   stop_signals& operator=(const stop_signals&) = delete;
 
   /// Calls `stop(signo)` from the signal thread on the first SIGINT or SIGTERM; at once if one
-  /// came already. Later signals are ignored: the program is already stopping.
+  /// came already. Later signals are ignored: the program is already stopping. When this returns,
+  /// the previous function is not running and never will: a run() clears it with on_stop({})
+  /// before destroying what it refers to. `stop` must be quick and must not call on_stop.
   void on_stop(std::function<void(int)> stop);
 
   /// The signal that asked the program to stop, 0 if none.
