@@ -11,6 +11,7 @@ import requests
 from harness import free_port, program, wait_port, wait_until
 
 FORM = {"label": "['#world', '#cpp']", "data": "[1, 1]"}
+BODY_LIMIT = 128 * 1024  # dashboard_server::max_body
 
 
 def start_dashboard(procs, *extra):
@@ -56,9 +57,9 @@ def test_bad_updates_get_400_with_a_reason_and_change_nothing(procs):
         r = requests.post(url + "/updateDashboard", data=form)
         assert r.status_code == 400, form
         assert r.text.startswith(reason), (form, r.text)
-    r = requests.post(url + "/updateDashboard", data="x" * (64 * 1024 + 1),
+    r = requests.post(url + "/updateDashboard", data="x" * (BODY_LIMIT + 1),
                       headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert r.status_code == 400 and "over the limit" in r.text
+    assert r.status_code == 400 and f"over the limit of {BODY_LIMIT} bytes" in r.text
     r = requests.post(url + "/updateDashboard", data="{nope", headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.text.startswith("error: body is not JSON")
     assert requests.get(url + "/refreshDashboard").json() == {"r_hashtags": ["#world", "#cpp"], "r_counts": [1, 1]}
