@@ -106,9 +106,11 @@ private:
   // Answers and closes: for requests whose rest cannot be read safely. The peer may still be
   // sending a body: closing with unread bytes would reset the connection and could destroy the
   // answer before the peer reads it, so the rest is read and dropped first, within bounds.
-  awaitable<void> refuse(int status, const std::string& why) {
+  awaitable<void> refuse(int status, const std::string& why, const http::request_head* h = nullptr) {
     ++server_.counters_.bad_requests;
-    log::warn("bad request from " + peer_ + ": " + std::to_string(status) + " " + log::escape(why));
+    // Everything from the request is escaped: a %0a in a path must not start a log line of its own.
+    log::warn((h ? h->method + " " + log::escape(h->path) + " from " : "bad request from ") + peer_ + " refused: " +
+              std::to_string(status) + " " + log::escape(why));
     if (!co_await write_all(http::serialize(text(status, "error: " + why), false))) co_return;
     std::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -164,7 +166,7 @@ private:
       // The body, held to max_body however it is framed.
       const auto framing = http::framing(h, max_body);
       if (!framing) {
-        co_await refuse(400, framing.error.message);
+        co_await refuse(400, framing.error.message, &h);
         co_return;
       }
       std::string body;
@@ -175,8 +177,13 @@ private:
           const auto length = static_cast<std::size_t>(framing->length);
           while (in_.size() < length)
             if (!co_await read_more()) co_return;
-          body = in_.substr(0, length);
-          in_.erase(0, length);
+          if (in_.size() == length) {
+            body = std::move(in_);  // the usual case: no copy
+            in_.clear();
+          } else {
+            body = in_.substr(0, length);
+            in_.erase(0, length);
+          }
         } else {
           http::chunked_decoder decoder(max_body);
           while (true) {
@@ -185,7 +192,7 @@ private:
             if (!co_await read_more()) co_return;
           }
           if (decoder.state() == wire::status::bad) {
-            co_await refuse(400, decoder.error().message);  // the rest is never read, nor held
+            co_await refuse(400, decoder.error().message, &h);  // the rest is never read, nor held
             co_return;
           }
           body = std::move(decoder.body());
