@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "dashboard_server/http.hpp"
 #include "dashboard_server/routes.hpp"
 
 namespace dashboard_server {
@@ -12,9 +13,13 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
       "POSTs, and serves it as JSON (polling) and as Server-Sent Events (pushed to the page).\n"
       "Routes: GET /, GET /static/NAME, GET /refreshDashboard, POST /updateDashboard, GET /events,\n"
       "GET /healthz.\n"
-      "Limits: a request body of at most " + std::to_string(max_body) + " bytes (twice the largest\n"
-      "top-10 form a legal tweet can produce: ten 280-character hashtags); a request head of at most\n"
-      "8192 bytes within 10 s; an idle kept-alive connection is closed after 5 s.",
+      "Limits: a request body of at most " + std::to_string(max_body) + " bytes (about twice the largest\n"
+      "top-10 form legal tweets can produce, " + std::to_string(worst_form_body) + " bytes: ten " +
+      std::to_string(max_hashtag_chars) + "-character hashtags);\n"
+      "a request head of at most " + std::to_string(http::max_head) + " bytes within " +
+      std::to_string(http::head_timeout.count()) + " s; a body within " + std::to_string(http::body_timeout.count()) +
+      " s; an idle kept-alive connection is closed after " + std::to_string(http::idle_timeout.count()) + " s;\n"
+      "at most " + std::to_string(http::max_connections) + " connections.",
       "dashboard_server"};
   config cfg;
   std::string host = cfg.listen.host;
