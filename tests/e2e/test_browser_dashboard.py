@@ -116,3 +116,23 @@ def test_the_page_falls_back_to_polling_and_recovers_when_the_dashboard_restarts
     requests.post(url + "/updateDashboard", data={"label": "['#back']", "data": "[1]"})
     wait_until(lambda: shows(browser, ["#back"], [1]), timeout=10, message="data after the restart")
     wait_until(lambda: page_state(browser)["connection"] == "live", timeout=15, message="live again")
+
+
+def test_ten_280_character_hashtags_through_a_real_receiver_show_on_the_page(procs, browser):
+    """Issue 9, defect 2: the longest top 10 legal tweets can produce (ten 280-character hashtags
+    of 4-byte characters) once froze the page; written to a real receiver as the engine writes it,
+    it reaches the page, and so does the next one."""
+    import socket
+    from test_dashboard_hardening import longest_tags, start_dashboard, start_receiver
+    dash, dport = start_dashboard(procs)
+    recv, rport = start_receiver(procs, dport)
+    browser.get(f"http://127.0.0.1:{dport}/")
+    wait_until(lambda: page_state(browser) and page_state(browser)["connection"] == "live", timeout=10,
+               message="the event stream to open")
+    tags = longest_tags()
+    counts = list(range(1000, 990, -1))
+    with socket.create_connection(("127.0.0.1", rport)) as engine:
+        engine.sendall((str({"label": str(tags), "data": str(counts)}) + ";;\n").encode())
+        wait_until(lambda: shows(browser, tags, counts), timeout=10, interval=0.1, message="the longest top 10")
+        engine.sendall((str({"label": str(["#after"]), "data": str([1])}) + ";;\n").encode())
+        wait_until(lambda: shows(browser, ["#after"], [1]), timeout=10, interval=0.1, message="the next top 10")

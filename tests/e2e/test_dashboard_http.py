@@ -11,6 +11,7 @@ import requests
 from harness import free_port, program, wait_port, wait_until
 
 FORM = {"label": "['#world', '#cpp']", "data": "[1, 1]"}
+BODY_LIMIT = 128 * 1024  # dashboard_server::max_body
 
 
 def start_dashboard(procs, *extra):
@@ -56,9 +57,9 @@ def test_bad_updates_get_400_with_a_reason_and_change_nothing(procs):
         r = requests.post(url + "/updateDashboard", data=form)
         assert r.status_code == 400, form
         assert r.text.startswith(reason), (form, r.text)
-    r = requests.post(url + "/updateDashboard", data="x" * (64 * 1024 + 1),
+    r = requests.post(url + "/updateDashboard", data="x" * (BODY_LIMIT + 1),
                       headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert r.status_code == 400 and "over the limit" in r.text
+    assert r.status_code == 400 and f"over the limit of {BODY_LIMIT} bytes" in r.text
     r = requests.post(url + "/updateDashboard", data="{nope", headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and r.text.startswith("error: body is not JSON")
     assert requests.get(url + "/refreshDashboard").json() == {"r_hashtags": ["#world", "#cpp"], "r_counts": [1, 1]}
@@ -139,3 +140,20 @@ def test_a_port_in_use_is_a_clear_error(procs):
     p = procs("dashboard_server-dup", [program("dashboard_server"), "--port", port])
     assert p.popen.wait(10) == 1
     assert "cannot listen on 127.0.0.1:" + port in p.log_text()
+
+
+def test_listen_takes_host_port_and_ipv6(procs):
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+            port = probe.getsockname()[1]
+    except OSError:
+        import pytest
+        pytest.skip("no IPv6 loopback on this machine")
+    p = procs("dashboard_server-v6", [program("dashboard_server"), "--listen", f"[::1]:{port}"])
+    wait_port(port, host="::1", proc=p)
+    assert requests.get(f"http://[::1]:{port}/healthz", timeout=5).json()["status"] == "ok"
+    assert f"serving http://[::1]:{port}/" in p.log_text()
+    p2 = procs("dashboard_server-v6-host", [program("dashboard_server"), "--host", "::1", "--port", str(port)])
+    assert p2.popen.wait(10) == 1  # the same address, given the other way, is taken
+    assert f"cannot listen on [::1]:{port}" in p2.log_text()

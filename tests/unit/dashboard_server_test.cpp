@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dashboard_server/events.hpp"
 #include "dashboard_server/routes.hpp"
 
 using json = nlohmann::json;
@@ -95,7 +96,7 @@ TEST_CASE("a body over the limit is 400 with a reason and changes nothing") {
   board b = sample();
   auto r = dashboard_server::update_dashboard(b, form_type, std::string(dashboard_server::max_body + 1, 'a'), t1);
   CHECK(r.status == 400);
-  CHECK(r.body.find("over the limit") != std::string::npos);
+  CHECK(r.body.find("over the limit of 131072 bytes") != std::string::npos);
   CHECK(b == sample());
 }
 
@@ -145,18 +146,6 @@ TEST_CASE("bad JSON bodies are 400 with a reason") {
     CHECK(r.body.rfind(c.reason, 0) == 0);
   }
   CHECK(b == sample());
-}
-
-// ---- form decoding ---------------------------------------------------------------------------
-
-TEST_CASE("form fields decode as werkzeug decodes them") {
-  auto f = dashboard_server::parse_form("a=1+2&b=%41%zz%4&c&=x&d=%E2%82%AC");
-  REQUIRE(f.size() == 5);
-  CHECK(f[0] == std::pair<std::string, std::string>{"a", "1 2"});
-  CHECK(f[1] == std::pair<std::string, std::string>{"b", "A%zz%4"});
-  CHECK(f[2] == std::pair<std::string, std::string>{"c", ""});
-  CHECK(f[3] == std::pair<std::string, std::string>{"", "x"});
-  CHECK(f[4].second == "\xe2\x82\xac");
 }
 
 TEST_CASE("media_type drops parameters and case") {
@@ -213,8 +202,8 @@ TEST_CASE("healthz reports the version and the event streams") {
 
 TEST_CASE("static files are served with their type, the page with a strict CSP, unknown names 404") {
   dashboard_server::static_files files;
-  files.emplace("index.html", dashboard_server::static_file{"text/html; charset=utf-8", "<html></html>"});
-  files.emplace("app.js", dashboard_server::static_file{"text/javascript; charset=utf-8", "1;"});
+  files.emplace("index.html", dashboard_server::make_static_file("index.html", "<html></html>"));
+  files.emplace("app.js", dashboard_server::make_static_file("app.js", "1;"));
   auto page = dashboard_server::static_asset(files, "index.html");
   CHECK(page.status == 200);
   CHECK(page.body == "<html></html>");
@@ -223,14 +212,6 @@ TEST_CASE("static files are served with their type, the page with a strict CSP, 
   CHECK(js.content_type == "text/javascript; charset=utf-8");
   CHECK(dashboard_server::static_asset(files, "../etc/passwd").status == 404);
   CHECK(dashboard_server::static_asset(files, "missing.js").status == 404);
-}
-
-TEST_CASE("serving the page does not reset the board (the original did)") {
-  board b = sample();
-  dashboard_server::static_files files;
-  files.emplace("index.html", dashboard_server::static_file{"text/html", "x"});
-  (void)dashboard_server::static_asset(files, "index.html");
-  CHECK(json::parse(dashboard_server::refresh_dashboard(b).body)["r_counts"] == json{2, 1});
 }
 
 TEST_CASE("content types follow the file extension") {
@@ -262,7 +243,171 @@ TEST_CASE("the event stream starts with a retry delay and heartbeats are comment
   CHECK(dashboard_server::sse_heartbeat().substr(dashboard_server::sse_heartbeat().size() - 2) == "\n\n");
 }
 
-TEST_CASE("times are ISO 8601 UTC with milliseconds; never is empty") {
-  CHECK(dashboard_server::iso8601_utc(t1) == "2025-11-25T10:00:00.123Z");
-  CHECK(dashboard_server::iso8601_utc(0).empty());
+
+// ---- what the body limit is made of ----------------------------------------------------------
+
+namespace {
+
+// Ten hashtags of `chars` characters each, U+10348 (4 bytes of UTF-8, printable).
+std::vector<std::string> long_tags(std::size_t chars) {
+  std::vector<std::string> tags;
+  for (int i = 0; i < 10; ++i) {
+    std::string tag;
+    for (std::size_t k = 0; k < chars; ++k) tag += "\xf0\x90\x8d\x88";
+    tags.push_back(tag);
+  }
+  return tags;
+}
+
+std::string escaped_bytes(std::string_view text) {  // as a Python 2 byte string's repr writes them
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    out += "\\x";
+    out += hex[u >> 4];
+    out += hex[u & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the largest top-10 form a Python 2 engine and the original receiver can send is accepted, and sized as stated") {
+  // Ten 280-character hashtags of 4-byte characters, each byte written \xNN (what reaches the
+  // dashboard through the original receiver), counts of 19 digits: the stated worst case.
+  const auto tags = long_tags(dashboard_server::max_hashtag_chars);
+  std::string label = "[";
+  std::string data = "[";
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    label += (i ? ", '" : "'") + escaped_bytes(tags[i]) + "'";
+    data += (i ? ", " : "") + std::to_string(INT64_MAX - static_cast<std::int64_t>(i));
+  }
+  label += "]";
+  data += "]";
+  const std::string body = wire::url::encode_form({{"label", label}, {"data", data}});
+  CHECK(body.size() == dashboard_server::worst_form_body);
+  CHECK(body.size() == 67546);
+  CHECK(body.size() <= dashboard_server::max_body);
+  board b;
+  auto r = dashboard_server::update_dashboard(b, form_type, body, t1);
+  CHECK(r.status == 201);
+  CHECK(b.labels == tags);
+  CHECK(b.counts.front() == INT64_MAX);
+}
+
+TEST_CASE("the same hashtags as our receiver writes them (Python 3 literals) are half that size and accepted") {
+  const auto tags = long_tags(dashboard_server::max_hashtag_chars);
+  std::string label = "[";
+  for (std::size_t i = 0; i < tags.size(); ++i) label += (i ? ", '" : "'") + tags[i] + "'";
+  label += "]";
+  const std::string body = wire::url::encode_form({{"label", label}, {"data", "[10, 9, 8, 7, 6, 5, 4, 3, 2, 1]"}});
+  CHECK(body.size() < dashboard_server::worst_form_body / 2 + 200);
+  board b;
+  CHECK(dashboard_server::update_dashboard(b, form_type, body, t1).status == 201);
+  CHECK(b.labels == tags);
+}
+
+// ---- JSON that the parser cannot hold never escapes as an exception ---------------------------
+
+TEST_CASE("JSON numbers out of range, absurd nesting and invalid UTF-8 are 400 with a reason, never an exception") {
+  board b = sample();
+  std::vector<std::string> bodies = {
+      R"({"label": ["#a"], "data": [1e99999]})",
+      R"({"label": ["#a"], "data": [-1e99999]})",
+      R"({"label": ["#a"], "data": [18446744073709551616]})",
+      R"({"label": ["#a"], "data": [-9223372036854775809]})",
+      R"({"label": ["#a"], "data": 1e99999})",
+      std::string(100000, '['),
+      std::string(100000, '[') + std::string(100000, ']'),
+      R"({"label": [)" + std::string(50000, '{') + "]}",
+      "{\"label\": [\"#a\xff\"], \"data\": [1]}",
+      "{\"label\": [\"#a\xed\xa0\x80\"], \"data\": [1]}",
+      R"({"label": ["\ud800"], "data": [1]})",
+      R"({"label": ["#a"], "data": [1], "label": ["#b", "#c"]})",
+  };
+  for (const auto& body : bodies) {
+    CAPTURE(body.substr(0, 60));
+    dashboard_server::response r;
+    CHECK_NOTHROW(r = dashboard_server::update_dashboard(b, "application/json", body, t1 + 1));
+    CHECK(r.status == 400);
+    CHECK(r.body.rfind("error: ", 0) == 0);
+  }
+  CHECK(b == sample());
+}
+
+TEST_CASE("a JSON body nested no deeper than the limit is read; one level more is refused before parsing") {
+  board b;
+  const std::string ok = std::string(dashboard_server::max_json_depth, '[') + std::string(dashboard_server::max_json_depth, ']');
+  CHECK(dashboard_server::update_dashboard(b, "application/json", ok, t1).body == "error: no data");
+  const std::string deep = "[" + ok + "]";
+  CHECK(dashboard_server::update_dashboard(b, "application/json", deep, t1).body.find("nested deeper") != std::string::npos);
+  // Brackets inside strings are not nesting.
+  const std::string in_strings = R"({"label": [")" + std::string(1000, '[') + R"("], "data": [1]})";
+  CHECK(dashboard_server::update_dashboard(b, "application/json", in_strings, t1).status == 201);
+}
+
+// ---- multipart forms --------------------------------------------------------------------------
+
+TEST_CASE("a multipart form is read as Flask reads it; a broken one is an empty form") {
+  const std::string type = "multipart/form-data; boundary=XyZ";
+  const std::string body =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"label\"\r\n\r\n['#m', '#n']\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"data\"; filename=\"d.txt\"\r\nContent-Type: text/plain\r\n\r\n[9, 8]\r\n"
+      "--XyZ--\r\n";
+  auto fields = dashboard_server::parse_multipart(type, body);
+  REQUIRE(fields.size() == 2);
+  CHECK(fields[0] == std::pair<std::string, std::string>{"label", "['#m', '#n']"});
+  CHECK(fields[1] == std::pair<std::string, std::string>{"data", "[9, 8]"});
+  board b;
+  CHECK(dashboard_server::update_dashboard(b, type, body, t1).status == 201);
+  CHECK(b.counts == std::vector<std::int64_t>{9, 8});
+  CHECK(dashboard_server::parse_multipart("multipart/form-data; boundary=\"XyZ\"", body).size() == 2);
+  CHECK(dashboard_server::parse_multipart("multipart/form-data", body).empty());
+  CHECK(dashboard_server::parse_multipart(type, body.substr(0, body.size() / 2)).empty());
+  CHECK(dashboard_server::update_dashboard(b, type, "--XyZ\r\n", t1).body == "error: no data");
+}
+
+// ---- cache headers ----------------------------------------------------------------------------
+
+TEST_CASE("static files are no-cache with an ETag; a matching If-None-Match is a 304 without a body") {
+  dashboard_server::static_files files;
+  files.emplace("app.js", dashboard_server::make_static_file("app.js", "console.log(1);"));
+  auto first = dashboard_server::static_asset(files, "app.js");
+  CHECK(header(first, "Cache-Control") == "no-cache");
+  const std::string etag = header(first, "ETag");
+  CHECK(etag.size() == 18);
+  CHECK(etag.front() == '"');
+  auto again = dashboard_server::static_asset(files, "app.js", etag);
+  CHECK(again.status == 304);
+  CHECK(again.body.empty());
+  CHECK(dashboard_server::static_asset(files, "app.js", "\"other\"").status == 200);
+  CHECK(dashboard_server::make_static_file("app.js", "console.log(2);").etag != etag);
+  CHECK(header(dashboard_server::refresh_dashboard(sample()), "Cache-Control") == "no-store");
+}
+
+// ---- the event stream's decisions ---------------------------------------------------------------
+
+TEST_CASE("a new event stream gets the retry delay and the current board at once") {
+  const auto step = dashboard_server::stream_open(sample());
+  CHECK(step.action == dashboard_server::stream_action::event);
+  CHECK(step.bytes.rfind("retry: 1000\n\nid: 7\ndata: {", 0) == 0);
+  CHECK(step.sent_version == 7);
+  CHECK(dashboard_server::stream_open(board{}).bytes.find("id: 0\n") != std::string::npos);
+}
+
+TEST_CASE("after a wait a stream sends the newest board, a heartbeat when nothing changed, or ends") {
+  board b = sample();
+  auto same = dashboard_server::stream_wake(b, 7, false);
+  CHECK(same.action == dashboard_server::stream_action::heartbeat);
+  CHECK(same.bytes == ": keep-alive\n\n");
+  CHECK(same.sent_version == 7);
+  b.version = 12;  // several updates while the reader was slow: it jumps to the newest
+  auto newer = dashboard_server::stream_wake(b, 7, false);
+  CHECK(newer.action == dashboard_server::stream_action::event);
+  CHECK(newer.bytes.rfind("id: 12\n", 0) == 0);
+  CHECK(newer.sent_version == 12);
+  auto end = dashboard_server::stream_wake(b, 7, true);
+  CHECK(end.action == dashboard_server::stream_action::end);
+  CHECK(end.bytes.empty());
 }
