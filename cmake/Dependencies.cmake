@@ -7,14 +7,16 @@ find_package(doctest 2.4 REQUIRED)
 find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED)
 pkg_check_modules(utf8proc REQUIRED IMPORTED_TARGET libutf8proc)
-pkg_check_modules(httplib REQUIRED IMPORTED_TARGET cpp-httplib)
 
 # Standalone asio (libasio-dev) ships no CMake config: wrap it.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(trend_asio INTERFACE)
 add_library(trend::asio ALIAS trend_asio)
 target_include_directories(trend_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(trend_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# asio 1.22 picks aligned_alloc or its own allocator per translation unit, depending on what was
+# included before it; frames allocated one way and freed the other trip AddressSanitizer. One way
+# everywhere.
+target_compile_definitions(trend_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(trend_asio INTERFACE Threads::Threads)
 
 # Chart.js from Debian's libjs-chart.js, served by the dashboard (no CDN, no copy committed).

@@ -30,6 +30,7 @@ and stops all four on Ctrl-C. Logs go to $logs/<program>.log.
 
 Environment:
   DASHBOARD_CMD, RECEIVER_CMD, ENGINE_CMD, CLIENT_CMD   replace a piece by another command
+  ENGINE_ARGS                                           more engine options, e.g. "--window 5m --score trend"
   DASHBOARD_PORT, RECEIVER_PORT, ENGINE_PORT            ports (defaults 5003, 7002, 8002)
   TREND_HOST (127.0.0.1), BUILD_DIR (build/), LOG_DIR (logs/)
 USAGE
@@ -71,7 +72,7 @@ fi
 # Chart.js for the dashboard is copied next to it at build time; our programs otherwise need nothing else.
 dashboard_cmd=${DASHBOARD_CMD:-"$build/bin/dashboard_server --host $host --port $dashboard_port"}
 receiver_cmd=${RECEIVER_CMD:-"$build/bin/socket_receiver --listen $host:$receiver_port --dashboard http://$host:$dashboard_port/updateDashboard"}
-engine_cmd=${ENGINE_CMD:-"$build/bin/engine --in $host:$engine_port --out $host:$receiver_port"}
+engine_cmd=${ENGINE_CMD:-"$build/bin/engine --in $host:$engine_port --out $host:$receiver_port ${ENGINE_ARGS:-}"}
 client_cmd=${CLIENT_CMD:-"$build/bin/twitter_client --engine $host:$engine_port"}
 
 mkdir -p "$logs"

@@ -14,9 +14,8 @@
 #include "common/log.hpp"
 #include "common/net.hpp"
 #include "common/stats_line.hpp"
-#include "engine/hashtags.hpp"
+#include "engine/counting.hpp"
 #include "engine/stream_decoder.hpp"
-#include "engine/top_counter.hpp"
 #include "sink.hpp"
 #include "wire/utf8.hpp"
 
@@ -45,7 +44,12 @@ struct counters {
 class engine_app {
 public:
   engine_app(asio::io_context& io, const config& cfg)
-      : io_(io), cfg_(cfg), state_(cfg.top), sink_(io, cfg.out, state_, cfg.receiver_timeout) {}
+      : io_(io),
+        cfg_(cfg),
+        state_(cfg),
+        tags_(cfg.hashtags, cfg.normalize),
+        every_event_(cfg.emit == emit_policy::every_event),
+        sink_(io, cfg.out, state_, cfg.receiver_timeout) {}
 
   void start() {
     for (const auto& where : cfg_.in) {
@@ -65,6 +69,7 @@ public:
                        asio::detached);
     }), asio::detached);
     if (cfg_.flags.stats_interval().count() > 0) asio::co_spawn(io_, stats_loop(), asio::detached);
+    if (state_.windowed()) asio::co_spawn(io_, slide_loop(), asio::detached);
   }
 
   /// Begins the clean shutdown; called on the io thread.
@@ -89,17 +94,43 @@ private:
     return true;
   }
 
-  // Counts the tweet's hashtags, one record each. The output buffer's bound holds between two
-  // hashtags, not only between reads: one 100 kB frame can hold 30,000 hashtags, each record as
-  // long as the top N's labels.
+  // Counts the tweet's hashtags, a record each (or each that changed the top N, --emit on-change).
+  // The output buffer's bound holds between two hashtags, not only between reads: one 100 kB
+  // frame can hold 30,000 hashtags, each record as long as the top N's labels.
   awaitable<void> count_hashtags(std::string_view tweet) {
-    hashtag_cursor tags(tweet);
-    for (std::string_view tag = tags.next(); !tag.empty(); tag = tags.next()) {
-      state_.add(tag);
-      sink_.on_update();
+    tags_.start(tweet);
+    while (tags_.next()) {
+      state_.add(tags_.key(), tags_.display());
+      if (every_event_ || state_.changed()) {
+        state_.clear_changed();
+        sink_.on_update();
+      }
       if (sink_.full()) {
         sink_.notify();
         co_await sink_.wait_for_room();
+      }
+    }
+  }
+
+  // Moves the window on once per slide, on processing time. A slide that changes the top N (a
+  // count falls, a tag leaves, the window empties) writes a record at once, without a new tweet.
+  // A late timer (a long burst of work) catches up with every slide that is due.
+  awaitable<void> slide_loop() {
+    asio::steady_timer timer(io_);
+    auto due = std::chrono::steady_clock::now() + cfg_.slide;
+    while (!stopping_) {
+      timer.expires_at(due);
+      co_await timer.async_wait(use_nothrow);
+      if (stopping_) break;
+      const auto now = std::chrono::steady_clock::now();
+      while (due <= now) {
+        state_.slide();
+        due += cfg_.slide;
+      }
+      if (state_.changed()) {
+        state_.clear_changed();
+        sink_.on_update();
+        sink_.notify();
       }
     }
   }
@@ -256,7 +287,9 @@ private:
   asio::io_context& io_;
   const config& cfg_;
   counters stats_;
-  top_counter state_;
+  counting state_;
+  tweet_tags tags_;
+  const bool every_event_;
   sink sink_;
   std::list<tcp::acceptor> acceptors_;
   std::list<tcp::socket*> sessions_;
@@ -266,6 +299,7 @@ private:
 }  // namespace
 
 int run(const config& cfg, common::stop_signals& signals) {
+  log::info("counting: " + describe_counting(cfg));
   if (!cfg.machida_options.empty()) {
     std::string seen;
     for (const auto& o : cfg.machida_options) seen += " " + o;
@@ -281,6 +315,7 @@ int run(const config& cfg, common::stop_signals& signals) {
   }
   signals.on_stop([&](int signo) { asio::post(io, [&app, signo] { app.stop(signo); }); });
   io.run();
+  signals.on_stop({});  // app and io go now
   return 0;
 }
 

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 }  // namespace
 
-sink::sink(asio::io_context& io, common::host_port target, top_counter& state,
+sink::sink(asio::io_context& io, common::host_port target, counting& state,
            std::chrono::steady_clock::duration stall_timeout)
     : io_(io),
       target_(std::move(target)),

@@ -11,7 +11,7 @@
 
 #include "common/backoff.hpp"
 #include "common/hostport.hpp"
-#include "engine/top_counter.hpp"
+#include "engine/counting.hpp"
 
 namespace engine {
 
@@ -29,7 +29,7 @@ public:
 
   /// A receiver that takes no byte for `stall_timeout` while records wait is closed and
   /// reconnected (zero: wait for ever, as the original did).
-  sink(asio::io_context& io, common::host_port target, top_counter& state,
+  sink(asio::io_context& io, common::host_port target, counting& state,
        std::chrono::steady_clock::duration stall_timeout);
 
   /// Called after each counted hashtag: the record goes out now, or the newest one on reconnect.
@@ -70,7 +70,7 @@ private:
 
   asio::io_context& io_;
   common::host_port target_;
-  top_counter& state_;
+  counting& state_;
   std::chrono::steady_clock::duration stall_timeout_;
   std::chrono::steady_clock::time_point last_progress_{};
   common::backoff delay_;  // reconnect delay; reset when a receiver takes bytes

@@ -1,6 +1,10 @@
 #include "engine/options.hpp"
 
+#include "common/duration.hpp"
+
 #include <CLI/CLI.hpp>
+
+#include <algorithm>
 
 #include <cstdint>
 #include <list>
@@ -10,6 +14,9 @@
 namespace engine {
 
 namespace {
+
+/// Slides per window at most: each is a slot of the window's ring.
+constexpr std::int64_t max_slots = 100'000;
 
 std::vector<common::host_port> parse_address_list(const std::string& text) {
   // Wallaroo takes comma-separated lists (one address per pipeline source).
@@ -26,6 +33,17 @@ std::vector<common::host_port> parse_address_list(const std::string& text) {
 }
 
 }  // namespace
+
+std::string describe_counting(const config& cfg) {
+  std::string out = cfg.window.count() == 0 ? "all-time" : "last " + common::format_duration(cfg.window);
+  if (cfg.window.count() > 0) out += " (slides of " + common::format_duration(cfg.slide) + ")";
+  out += cfg.score == score_kind::trend ? ", trend score (min count " + std::to_string(cfg.min_count) + ")" : ", count";
+  out += cfg.hashtags == hashtag_rule::twitter_text ? ", twitter-text hashtags" : ", hashtags by the original's rule";
+  if (cfg.normalize == normalization::nfkc_lower) out += ", NFKC + lowercase";
+  out += cfg.emit == emit_policy::on_change ? ", a record when the top " + std::to_string(cfg.top) + " changes"
+                                            : ", a record per hashtag";
+  return out;
+}
 
 common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   CLI::App app{
@@ -64,6 +82,42 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
       ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 86400.0));
+  std::string hashtags = "python", normalize = "none", window = "0", slide, score = "count", emit = "every-event";
+  auto* trending = app.add_option_group("trending", "Trending now, not only all-time (the defaults are the original's)");
+  trending->add_option("--hashtags", hashtags,
+                       "python: the original's rule, any white-space-delimited word starting with '#';\n"
+                       "twitter-text: what Twitter's twitter-text library extracts ('#C++' counts as '#C')")
+      ->type_name("RULE")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"python", "twitter-text"}));
+  trending->add_option("--normalize", normalize,
+                       "none: count exact spellings; nfkc-lower: count each hashtag under its Unicode NFKC\n"
+                       "form in lowercase, shown with the spelling seen first")
+      ->type_name("RULE")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "nfkc-lower"}));
+  trending->add_option("--window", window,
+                       "Count over the last DURATION of processing time (500ms, 10s, 5m, 1h); 0: all-time")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  trending->add_option("--slide", slide, "How often the window moves on (default: window/60, at least 1ms)")
+      ->type_name("DURATION");
+  trending->add_option("--score", score,
+                       "count: occurrences in the window; trend: Mastodon's (o - e)^2 / e against the window\n"
+                       "before (needs --window)")
+      ->type_name("SCORE")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"count", "trend"}));
+  trending->add_option("--min-count", cfg.min_count, "trend: the least count in the window that can score")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+  trending->add_option("--emit", emit,
+                       "every-event: one record per hashtag (the original); on-change: a record only when\n"
+                       "the top N (its hashtags or numbers) changed")
+      ->type_name("WHEN")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"every-event", "on-change"}));
   common::cli::add_common_flags(app, cfg.flags);
 
   // machida's command line from the tutorial, accepted unchanged and ignored: this engine has the
@@ -98,6 +152,31 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
     return {std::nullopt, app.exit(e) == 0 ? 0 : 2};
   }
   cfg.format = format == "lines" ? input_format::lines : input_format::framed;
+  cfg.hashtags = hashtags == "twitter-text" ? hashtag_rule::twitter_text : hashtag_rule::python;
+  cfg.normalize = normalize == "nfkc-lower" ? normalization::nfkc_lower : normalization::none;
+  cfg.score = score == "trend" ? score_kind::trend : score_kind::count;
+  cfg.emit = emit == "on-change" ? emit_policy::on_change : emit_policy::every_event;
+  auto usage = [&app](const std::string& option, const std::string& why) {
+    return common::cli::outcome<config>{std::nullopt, app.exit(CLI::ValidationError(option, why)) == 0 ? 0 : 2};
+  };
+  const auto window_ns = common::parse_duration(window);
+  if (!window_ns) return usage("--window", "'" + window + "' is not a duration such as 500ms, 10s, 5m, 1h or 0");
+  cfg.window = *window_ns;
+  if (!slide.empty()) {
+    const auto slide_ns = common::parse_duration(slide);
+    if (!slide_ns || *slide_ns < std::chrono::milliseconds(1))
+      return usage("--slide", "'" + slide + "' is not a duration of at least 1ms");
+    if (cfg.window.count() == 0) return usage("--slide", "needs --window");
+    if (*slide_ns > cfg.window) return usage("--slide", "is longer than the window");
+    if (cfg.window / *slide_ns > max_slots)
+      return usage("--slide", "makes more than " + std::to_string(max_slots) + " slides per window");
+    cfg.slide = *slide_ns;
+  } else if (cfg.window.count() > 0) {
+    cfg.slide = std::max<std::chrono::nanoseconds>(cfg.window / 60, std::chrono::milliseconds(1));
+    if (cfg.slide > cfg.window) cfg.slide = cfg.window;
+  }
+  if (cfg.score == score_kind::trend && cfg.window.count() == 0)
+    return usage("--score", "trend compares a window with the one before it: it needs --window");
   cfg.receiver_timeout = std::chrono::milliseconds(static_cast<long long>(receiver_timeout_s * 1000));
   cfg.idle_timeout = std::chrono::milliseconds(static_cast<long long>(idle_timeout_s * 1000));
   for (const auto& [name, store] : valued)

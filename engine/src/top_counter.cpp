@@ -1,51 +1,14 @@
 #include "engine/top_counter.hpp"
 
+#include "engine/hash.hpp"
+
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
 
-#include "wire/pylit.hpp"
 
 namespace engine {
-
-namespace {
-
-// A fast mix for short strings (hashtags are mostly under 24 bytes).
-std::uint64_t hash_bytes(std::string_view s) noexcept {
-  const char* p = s.data();
-  std::size_t n = s.size();
-  std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ (n * 0xff51afd7ed558ccdULL);
-  while (n >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 31;
-    p += 8;
-    n -= 8;
-  }
-  std::uint64_t w = 0;
-  std::memcpy(&w, p, n);
-  h = (h ^ w) * 0x94d049bb133111ebULL;
-  h ^= h >> 29;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 32;
-  return h;
-}
-
-// repr(tag) as it appears inside the label's outer repr: backslashes doubled, and with ' quotes
-// the quote escaped. Nothing else needs escaping: repr's output is printable or escaped already.
-std::string escape_for_label(std::string_view inner, char quote) {
-  std::string out;
-  out.reserve(inner.size() + 4);
-  for (const char c : inner) {
-    if (c == '\\' || c == quote) out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
-}  // namespace
 
 top_counter::top_counter(std::size_t n) : n_(n == 0 ? 1 : n) {
   slots_.assign(1 << 12, 0);
@@ -53,7 +16,7 @@ top_counter::top_counter(std::size_t n) : n_(n == 0 ? 1 : n) {
   top_.reserve(n_);
 }
 
-top_counter::id_t top_counter::intern(std::string_view tag) {
+top_counter::id_t top_counter::intern(std::string_view tag, std::string_view display) {
   const auto h32 = static_cast<std::uint32_t>(hash_bytes(tag) >> 32);
   std::size_t pos = h32 & mask_;
   while (true) {
@@ -67,12 +30,15 @@ top_counter::id_t top_counter::intern(std::string_view tag) {
     pos = (pos + 1) & mask_;
   }
   // A new hashtag: its id is its first-seen rank.
-  if (counts_.size() >= 0xFFFFFFF0u || arena_.size() + tag.size() > 0xFFFFFFFFu)
+  const std::size_t extra = display == tag ? 0 : display.size();
+  if (counts_.size() >= 0xFFFFFFF0u || arena_.size() + tag.size() + extra > 0xFFFFFFFFu)
     throw std::length_error("hashtag state is full (4 billion distinct hashtags or 4 GiB of text)");
   const auto id = static_cast<id_t>(counts_.size());
   offset_.push_back(static_cast<std::uint32_t>(arena_.size()));
   length_.push_back(static_cast<std::uint32_t>(tag.size()));
+  display_.push_back(static_cast<std::uint32_t>(extra));
   arena_.append(tag);
+  if (extra) arena_.append(display);
   counts_.push_back(0);
   rank_.push_back(not_ranked);
   slots_[pos] = (std::uint64_t{h32} << 32) | (std::uint64_t{id} + 1);
@@ -91,9 +57,9 @@ top_counter::id_t top_counter::intern(std::string_view tag) {
 }
 
 top_counter::entry top_counter::make_entry(id_t id) const {
-  const std::string inner = wire::pylit::repr(std::string_view(arena_).substr(offset_[id], length_[id]));
-  return entry{id, escape_for_label(inner, '"'), escape_for_label(inner, '\''),
-               inner.find('"') != std::string::npos};
+  entry e{id, {make_fragment(display_of(id))}};
+  e.text.set_number(counts_[id]);
+  return e;
 }
 
 void top_counter::rise(std::size_t pos) {
@@ -101,16 +67,19 @@ void top_counter::rise(std::size_t pos) {
     std::swap(top_[pos], top_[pos - 1]);
     rank_[top_[pos].id] = static_cast<std::uint32_t>(pos);
     rank_[top_[pos - 1].id] = static_cast<std::uint32_t>(pos - 1);
-    label_dirty_ = true;
+    record_.ranking_changed();
     --pos;
   }
 }
 
-void top_counter::add(std::string_view tag) {
-  const id_t id = intern(tag);
+void top_counter::add(std::string_view key, std::string_view display) {
+  const id_t id = intern(key, display);
   ++counts_[id];
   ++events_;
   if (rank_[id] != not_ranked) {
+    changed_ = true;  // a count on show went up
+    top_[rank_[id]].text.set_number(counts_[id]);
+    record_.numbers_changed();
     rise(rank_[id]);
     return;
   }
@@ -124,46 +93,19 @@ void top_counter::add(std::string_view tag) {
     return;
   }
   rank_[id] = static_cast<std::uint32_t>(top_.size() - 1);
-  label_dirty_ = true;
+  record_.ranking_changed();
+  changed_ = true;
   rise(top_.size() - 1);
 }
 
-void top_counter::rebuild_label() {
-  // Python picks ' for the label unless it has ' and no ". It always has ' (every item is quoted
-  // and an item in " quotes holds a '), so the label takes " unless some item shows a ".
-  bool any_dq = false;
-  for (const auto& e : top_) any_dq = any_dq || e.has_dq;
-  const char quote = any_dq ? '\'' : '"';
-  label_.clear();
-  label_.push_back(quote);
-  label_.push_back('[');
-  for (std::size_t k = 0; k < top_.size(); ++k) {
-    if (k) label_ += ", ";
-    label_ += any_dq ? top_[k].frag_sq : top_[k].frag_dq;
-  }
-  label_.push_back(']');
-  label_.push_back(quote);
-  label_dirty_ = false;
-}
-
 void top_counter::append_record(std::string& out) {
-  if (label_dirty_) rebuild_label();
-  out += "{'label': ";
-  out += label_;
-  out += ", 'data': '[";
-  char digits[24];
-  for (std::size_t k = 0; k < top_.size(); ++k) {
-    if (k) out += ", ";
-    const auto r = std::to_chars(digits, digits + sizeof digits, counts_[top_[k].id]);
-    out.append(digits, r.ptr);
-  }
-  out += "]'};;\n";
+  record_.append(top_.size(), [this](std::size_t k) -> const ranked_text& { return top_[k].text; }, out);
 }
 
 wire::record::top_list top_counter::top() const {
   wire::record::top_list t;
   for (const auto& e : top_) {
-    t.labels.emplace_back(std::string_view(arena_).substr(offset_[e.id], length_[e.id]));
+    t.labels.emplace_back(display_of(e.id));
     t.counts.push_back(counts_[e.id]);
   }
   return t;

@@ -125,14 +125,16 @@ def test_the_pipeline_heals_when_receiver_dashboard_and_engine_restart(procs):
     assert max(after_receiver[1]) > 0 and restarted
 
 
-@pytest.mark.parametrize("swapped", ["none", "python receiver and dashboard"])
+@pytest.mark.parametrize("swapped", ["none", "python receiver and dashboard", "engine args"])
 def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, swapped):
     tweets = shared_data(*SWAP_FILE)
     expected = expected_top(tweets)
     ports = {"DASHBOARD_PORT": free_port(), "RECEIVER_PORT": free_port(), "ENGINE_PORT": free_port()}
     env = dict(os.environ, LOG_DIR=str(tmp_path / "logs"), BUILD_DIR=str(program("engine")).rsplit("/bin/", 1)[0],
                **{k: str(v) for k, v in ports.items()})
-    if swapped != "none":  # as README shows: the originals through *_CMD
+    if swapped == "engine args":  # ENGINE_ARGS reach the engine: all-time, a record only on change
+        env["ENGINE_ARGS"] = "--emit on-change"
+    elif swapped != "none":  # as README shows: the originals through *_CMD
         update = f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/updateDashboard"
         env["DASHBOARD_CMD"] = " ".join(python_compat("app.py") + [str(ports["DASHBOARD_PORT"])])
         env["RECEIVER_CMD"] = " ".join(python_compat("socket_receiver.py") + [str(ports["RECEIVER_PORT"]), update])
@@ -150,7 +152,10 @@ def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, sw
     for name in ("dashboard", "receiver", "engine", "client"):
         assert (tmp_path / "logs" / f"{name}.log").stat().st_size > 0
     # Every program is gone, and each said it stopped.
-    assert "stopped" in (tmp_path / "logs" / "engine.log").read_text()
+    engine_log = (tmp_path / "logs" / "engine.log").read_text()
+    assert "stopped" in engine_log
+    if swapped == "engine args":
+        assert "a record when the top 10 changes" in engine_log
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", ports["DASHBOARD_PORT"]), timeout=1)
 

@@ -8,6 +8,7 @@
 
 #include "common/backoff.hpp"
 #include "common/cli.hpp"
+#include "common/duration.hpp"
 #include "common/hostport.hpp"
 #include "common/log.hpp"
 #include "common/stats_line.hpp"
@@ -101,4 +102,22 @@ TEST_CASE("a bad address is a usage error") {
   common::cli::add_address(app, "--listen", where, "where");
   const char* argv[] = {"test", "--listen", "nowhere"};
   CHECK(common::cli::parse(app, 3, argv) == 2);
+}
+
+TEST_CASE("durations take a unit: 500ms, 10s, 5m, 1h; a bare number other than 0 is refused") {
+  using namespace std::chrono;
+  using common::parse_duration;
+  CHECK(parse_duration("500ms") == milliseconds(500));
+  CHECK(parse_duration("10s") == seconds(10));
+  CHECK(parse_duration("5m") == minutes(5));
+  CHECK(parse_duration("1h") == hours(1));
+  CHECK(parse_duration("1.5s") == milliseconds(1500));
+  CHECK(parse_duration("0") == nanoseconds(0));
+  for (const char* bad : {"", "5", "-1s", "5 m", "5min", "s", ".5s", "1e3s", "9999h"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_duration(bad));
+  }
+  CHECK(common::format_duration(minutes(5)) == "5m");
+  CHECK(common::format_duration(milliseconds(1500)) == "1500ms");
+  CHECK(common::format_duration(nanoseconds(0)) == "0");
 }

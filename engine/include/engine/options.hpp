@@ -2,15 +2,24 @@
 // The engine's command line, including machida's, which is accepted unchanged.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "common/cli.hpp"
 #include "common/hostport.hpp"
+#include "engine/windowed_counter.hpp"
 
 namespace engine {
 
 enum class input_format { framed, lines };
+/// What a hashtag is: the original's rule (any white-space-delimited word starting with '#'), or
+/// what Twitter's twitter-text library extracts.
+enum class hashtag_rule { python, twitter_text };
+/// What is counted as one hashtag: its exact bytes, or its Unicode NFKC form in lowercase.
+enum class normalization { none, nfkc_lower };
+/// When a record is written: one per hashtag (the original), or only when the top N changed.
+enum class emit_policy { every_event, on_change };
 
 struct config {
   std::vector<common::host_port> in{{"127.0.0.1", 8002}};  ///< where the engine listens for tweets
@@ -21,9 +30,20 @@ struct config {
   std::chrono::milliseconds receiver_timeout{3000};
   /// A source that completes no message for this long is closed; zero: never.
   std::chrono::milliseconds idle_timeout{0};
+  hashtag_rule hashtags = hashtag_rule::python;
+  normalization normalize = normalization::none;
+  std::chrono::nanoseconds window{0};  ///< counts over the last window; zero: all-time (the original)
+  std::chrono::nanoseconds slide{0};   ///< how often the window moves on (set from window/60 when 0)
+  score_kind score = score_kind::count;  ///< what ranks the top N
+  std::int64_t min_count = 5;          ///< trend: the least count in the window that can score
+  emit_policy emit = emit_policy::every_event;
   common::cli::common_flags flags;           ///< --log-level, --stats-interval
   std::vector<std::string> machida_options;  ///< machida-only options seen, as given
 };
+
+/// "all-time, count" or "last 5m (slides of 5s), trend score, twitter-text hashtags, NFKC+lowercase,
+/// on change": the options in words, for the start-up log line.
+std::string describe_counting(const config& cfg);
 
 /// Parses the command line: the config, or the exit code to stop with (CLI11 printed why).
 common::cli::outcome<config> parse_options(int argc, const char* const* argv);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/record_text.hpp"
 #include "wire/record.hpp"
 
 namespace engine {
@@ -17,8 +18,14 @@ public:
   /// Keeps the top `n` (n >= 1).
   explicit top_counter(std::size_t n);
 
-  /// Counts one more occurrence of `tag` and updates the top N.
-  void add(std::string_view tag);
+  /// Counts one more occurrence of `key` and updates the top N. `display` is the spelling records
+  /// show for the key, taken when the key is first seen.
+  void add(std::string_view key, std::string_view display);
+  void add(std::string_view tag) { add(tag, tag); }
+
+  /// True when the top N (its tags, their order or their counts) changed since clear_changed().
+  bool changed() const noexcept { return changed_; }
+  void clear_changed() noexcept { changed_ = false; }
 
   /// Appends the record of the current top N exactly as the Python 3 engine writes it:
   /// {'label': "[...]", 'data': '[...]'};;\n . Call only after at least one add().
@@ -36,31 +43,32 @@ private:
 
   struct entry {  // one place in the top N, with the tag's record text cached
     id_t id;
-    std::string frag_dq;  // repr(tag) escaped for a label quoted with "
-    std::string frag_sq;  // repr(tag) escaped for a label quoted with '
-    bool has_dq;          // repr(tag) contains '"', which forces the label into ' quotes
+    ranked_text text;
   };
 
-  id_t intern(std::string_view tag);
+  id_t intern(std::string_view key, std::string_view display);
+  std::string_view display_of(id_t id) const noexcept {  // follows the key in the arena; 0: the key itself
+    return {arena_.data() + offset_[id] + (display_[id] ? length_[id] : 0), display_[id] ? display_[id] : length_[id]};
+  }
   bool ahead(id_t a, id_t b) const noexcept {  // a ranks before b
     return counts_[a] > counts_[b] || (counts_[a] == counts_[b] && a < b);  // ids are first-seen order
   }
   void rise(std::size_t pos);
   entry make_entry(id_t id) const;
-  void rebuild_label();
+
 
   std::size_t n_;
   std::uint64_t events_ = 0;
   // Interned tags: bytes in one arena, looked up through an open-addressing table.
   std::string arena_;
-  std::vector<std::uint32_t> offset_, length_;
+  std::vector<std::uint32_t> offset_, length_, display_;
   std::vector<std::int64_t> counts_;
   std::vector<std::uint32_t> rank_;  // position in top_, or not_ranked
   std::vector<std::uint64_t> slots_; // (hash high 32 bits << 32) | (id + 1); 0 = empty
   std::size_t mask_ = 0;
   std::vector<entry> top_;
-  std::string label_;                // cached label text; rebuilt when membership or order changes
-  bool label_dirty_ = true;
+  record_cache record_;
+  bool changed_ = false;
 };
 
 }  // namespace engine

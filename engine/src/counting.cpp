@@ -1,0 +1,53 @@
+#include "engine/counting.hpp"
+
+#include <algorithm>
+
+#include "engine/normalize.hpp"
+#include "engine/twitter_text.hpp"
+
+namespace engine {
+
+window_options window_settings(const config& cfg) {
+  window_options o;
+  o.top = cfg.top;
+  o.slots = cfg.slide.count() > 0 ? std::max<std::size_t>(1, static_cast<std::size_t>(cfg.window / cfg.slide)) : 1;
+  o.score = cfg.score;
+  o.min_count = cfg.min_count;
+  return o;
+}
+
+counting::counting(const config& cfg) {
+  if (cfg.window.count() > 0) window_.emplace(window_settings(cfg));
+  else all_time_.emplace(cfg.top);
+}
+
+void tweet_tags::start(std::string_view tweet) {
+  if (rule_ == hashtag_rule::python) {
+    cursor_ = hashtag_cursor(tweet);
+    return;
+  }
+  found_.clear();
+  next_found_ = 0;
+  extract_hashtags(tweet, found_);
+}
+
+bool tweet_tags::next() {
+  if (rule_ == hashtag_rule::python) {
+    display_ = cursor_.next();
+    if (display_.empty()) return false;
+  } else {
+    if (next_found_ >= found_.size()) return false;
+    display_buf_.assign(1, '#');
+    display_buf_ += found_[next_found_++];
+    display_ = display_buf_;
+  }
+  if (norm_ == normalization::none) {
+    key_ = display_;
+  } else {
+    normalize_nfkc_lower(display_, key_buf_);
+    key_ = key_buf_;
+  }
+  return true;
+}
+
+}  // namespace engine
