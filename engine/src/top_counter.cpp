@@ -2,6 +2,7 @@
 
 #include "engine/hash.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
@@ -100,6 +101,67 @@ void top_counter::add(std::string_view key, std::string_view display) {
 
 void top_counter::append_record(std::string& out) {
   record_.append(top_.size(), [this](std::size_t k) -> const ranked_text& { return top_[k].text; }, out);
+}
+
+void top_counter::save(bytes_out& out) const {
+  out.u64(events_);
+  out.varint(counts_.size());
+  for (id_t id = 0; id < counts_.size(); ++id) {
+    out.text(std::string_view(arena_).substr(offset_[id], length_[id]));
+    out.text(display_[id] ? display_of(id) : std::string_view{});
+    out.varint(static_cast<std::uint64_t>(counts_[id]));
+  }
+}
+
+bool top_counter::restore(bytes_in& in) {
+  *this = top_counter(n_);
+  std::uint64_t events = 0, n = 0;
+  if (!in.u64(events) || !in.varint(n) || n > 0xFFFFFFF0u) return false;
+  for (std::uint64_t k = 0; k < n; ++k) {
+    std::string_view key, display;
+    std::uint64_t count = 0;
+    if (!in.text(key) || !in.text(display) || !in.varint(count) || key.empty() || count == 0 ||
+        count > static_cast<std::uint64_t>(INT64_MAX) || arena_.size() + key.size() + display.size() > 0xFFFFFFFFu) {
+      *this = top_counter(n_);
+      return false;
+    }
+    offset_.push_back(static_cast<std::uint32_t>(arena_.size()));
+    length_.push_back(static_cast<std::uint32_t>(key.size()));
+    display_.push_back(static_cast<std::uint32_t>(display.size()));
+    arena_.append(key);
+    arena_.append(display);
+    counts_.push_back(static_cast<std::int64_t>(count));
+    rank_.push_back(not_ranked);
+  }
+  events_ = events;
+  rebuild_table_and_top();
+  return true;
+}
+
+void top_counter::rebuild_table_and_top() {
+  std::size_t size = 1 << 12;
+  while (counts_.size() * 2 > size) size *= 2;
+  slots_.assign(size, 0);
+  mask_ = size - 1;
+  for (id_t id = 0; id < counts_.size(); ++id) {
+    const auto h32 = static_cast<std::uint32_t>(hash_bytes(std::string_view(arena_).substr(offset_[id], length_[id])) >> 32);
+    std::size_t pos = h32 & mask_;
+    while (slots_[pos] != 0) pos = (pos + 1) & mask_;
+    slots_[pos] = (std::uint64_t{h32} << 32) | (std::uint64_t{id} + 1);
+  }
+  // The top N of all tags: the N best by count, ties by first seen, in rank order.
+  std::vector<id_t> ids(counts_.size());
+  for (id_t id = 0; id < ids.size(); ++id) ids[id] = id;
+  const std::size_t n = std::min(n_, ids.size());
+  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(),
+                    [this](id_t a, id_t b) { return ahead(a, b); });
+  top_.clear();
+  for (std::size_t k = 0; k < n; ++k) {
+    top_.push_back(make_entry(ids[k]));
+    rank_[ids[k]] = static_cast<std::uint32_t>(k);
+  }
+  record_ = record_cache();
+  changed_ = false;
 }
 
 wire::record::top_list top_counter::top() const {

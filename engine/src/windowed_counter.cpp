@@ -371,6 +371,113 @@ wire::record::top_list windowed_counter::top() const {
   return t;
 }
 
+void windowed_counter::save(bytes_out& out) const {
+  out.varint(options_.slots);
+  out.u8(options_.score == score_kind::trend ? 1 : 0);
+  out.varint(static_cast<std::uint64_t>(options_.min_count));
+  out.u64(slide_);
+  out.u64(events_);
+  out.u64(next_seq_);
+  // Tags held, numbered 0.. in the order written; slots refer to them by that number.
+  std::vector<std::uint32_t> index(key_off_.size(), UINT32_MAX);
+  out.varint(live_);
+  std::uint32_t next = 0;
+  for (id_t id = 0; id < key_off_.size(); ++id) {
+    if (key_len_[id] == 0) continue;
+    index[id] = next++;
+    out.text(key_of(id));
+    out.text(disp_len_[id] ? display_of(id) : std::string_view{});
+    out.u64(seq_[id]);
+  }
+  const std::uint64_t first = slide_ + 1 >= kept_ ? slide_ + 1 - kept_ : 0;
+  for (std::uint64_t k = first; k <= slide_; ++k) {
+    const auto& slot = slots_[k % kept_];
+    out.varint(slot.size());
+    for (const pair& p : slot) {
+      out.varint(index[p.id]);
+      out.varint(p.count);
+    }
+  }
+}
+
+bool windowed_counter::restore(bytes_in& in, std::string& why) {
+  *this = windowed_counter(options_);
+  auto fail = [&](std::string reason) {
+    why = std::move(reason);
+    *this = windowed_counter(options_);
+    return false;
+  };
+  std::uint64_t slots = 0, min_count = 0, live = 0;
+  std::uint8_t trend = 0;
+  if (!in.varint(slots) || !in.u8(trend) || !in.varint(min_count)) return fail("truncated");
+  const bool want_trend = options_.score == score_kind::trend;
+  if (slots != options_.slots || (trend != 0) != want_trend ||
+      (want_trend && static_cast<std::int64_t>(min_count) != options_.min_count))
+    return fail("it was made with another window, slide or score (" + std::to_string(slots) + " slides per window, " +
+                (trend ? "trend score, min count " + std::to_string(min_count) : std::string("count")) + ")");
+  if (!in.u64(slide_) || !in.u64(events_) || !in.u64(next_seq_) || !in.varint(live) || live > 0xFFFFFFF0u)
+    return fail("truncated");
+  for (std::uint64_t k = 0; k < live; ++k) {
+    std::string_view key, display;
+    std::uint64_t seq = 0;
+    if (!in.text(key) || !in.text(display) || !in.u64(seq) || key.empty() ||
+        arena_.size() + key.size() + display.size() > 0xFFFFFFFFu)
+      return fail("a tag is malformed");
+    const id_t id = static_cast<id_t>(key_off_.size());
+    grow_tags();
+    key_off_[id] = static_cast<std::uint32_t>(arena_.size());
+    key_len_[id] = static_cast<std::uint32_t>(key.size());
+    disp_len_[id] = static_cast<std::uint32_t>(display.size());
+    arena_.append(key);
+    arena_.append(display);
+    seq_[id] = seq;
+    last_slot_[id] = static_cast<std::uint32_t>(slide_ + 1);
+  }
+  live_ = static_cast<std::size_t>(live);
+  const std::uint64_t first = slide_ + 1 >= kept_ ? slide_ + 1 - kept_ : 0;
+  const std::size_t w = options_.slots;
+  for (std::uint64_t k = first; k <= slide_; ++k) {
+    std::uint64_t n = 0;
+    if (!in.varint(n) || n > in.left()) return fail("a slot is malformed");
+    auto& slot = slots_[k % kept_];
+    for (std::uint64_t j = 0; j < n; ++j) {
+      std::uint64_t tag = 0, count = 0;
+      if (!in.varint(tag) || !in.varint(count) || tag >= live || count == 0 || count > UINT32_MAX)
+        return fail("a slot is malformed");
+      const auto id = static_cast<id_t>(tag);
+      if (k + w > slide_) in_window_[id] += static_cast<std::int64_t>(count);
+      else before_[id] += static_cast<std::int64_t>(count);
+      // As add() keeps it: the slot and place of the tag's newest pair (slots go oldest first).
+      last_slot_[id] = static_cast<std::uint32_t>(k);
+      pair_at_[id] = static_cast<std::uint32_t>(slot.size());
+      slot.push_back(pair{id, static_cast<std::uint32_t>(count)});
+    }
+  }
+  // The table, the scores, the top N and the tree, all from scratch.
+  std::size_t size = 1 << 12;
+  while (live_ * 10 > size * 7) size *= 2;
+  table_.assign(size, 0);
+  mask_ = size - 1;
+  std::vector<id_t> ranked;
+  for (id_t id = 0; id < key_off_.size(); ++id) {
+    const auto h32 = static_cast<std::uint32_t>(hash_bytes(key_of(id)) >> 32);
+    std::size_t pos = h32 & mask_;
+    while (table_[pos] != 0) pos = (pos + 1) & mask_;
+    table_[pos] = (std::uint64_t{h32} << 32) | (std::uint64_t{id} + 1);
+    if (want_trend) score_[id] = score_of(id);
+    if (score(id) > 0) ranked.push_back(id);
+  }
+  const std::size_t n = std::min(options_.top, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n), ranked.end(),
+                    [this](id_t a, id_t b) { return ahead(a, b); });
+  for (std::size_t k = 0; k < n; ++k) {
+    top_.push_back(make_entry(ranked[k]));
+    rank_[ranked[k]] = static_cast<std::uint32_t>(k);
+  }
+  grow_tree();
+  return true;
+}
+
 std::size_t windowed_counter::pairs() const noexcept {
   std::size_t n = 0;
   for (const auto& s : slots_) n += s.size();

@@ -304,3 +304,37 @@ TEST_CASE("the engine's own options parse, and bad ones are usage errors") {
   const char* bad3[] = {"engine", "--top", "0"};
   CHECK(engine::parse_options(3, bad3).exit_code != 0);
 }
+
+TEST_CASE("a restored all-time state goes on exactly as the one it was saved from") {
+  std::mt19937_64 rng(5);
+  engine::top_counter a(10);
+  auto tag = [&](std::uint64_t r) { return "#t" + std::to_string(r % 11 == 0 ? r % 5000 : r % 30); };
+  for (int k = 0; k < 20000; ++k) {
+    const std::string t = tag(rng());
+    a.add(t, t + "!");
+  }
+  std::string saved;
+  engine::bytes_out out(saved);
+  a.save(out);
+  engine::top_counter b(10);
+  engine::bytes_in in(saved);
+  REQUIRE(b.restore(in));
+  CHECK(b.top() == a.top());
+  CHECK(b.distinct() == a.distinct());
+  CHECK(b.events() == a.events());
+  for (int k = 0; k < 20000; ++k) {
+    const std::string t = tag(rng());
+    a.add(t, t + "!");
+    b.add(t, t + "!");
+    std::string ra, rb;
+    a.append_record(ra);
+    b.append_record(rb);
+    REQUIRE(ra == rb);
+  }
+  for (std::size_t cut : {std::size_t{0}, std::size_t{3}, saved.size() / 2, saved.size() - 1}) {
+    engine::top_counter c(10);
+    engine::bytes_in part(std::string_view(saved).substr(0, cut));
+    CHECK_FALSE(c.restore(part));
+    CHECK(c.distinct() == 0);
+  }
+}

@@ -206,3 +206,61 @@ TEST_CASE("state per tag stays under 100 bytes beyond its text") {
     CHECK(c.bytes_per_tag() < 100);
   }
 }
+
+TEST_CASE("a restored window goes on exactly as the one it was saved from") {
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    window_options o;
+    o.slots = 1 + seed % 4;
+    o.top = 1 + seed % 5;
+    o.score = seed % 2 ? score_kind::trend : score_kind::count;
+    o.min_count = 2;
+    engine::windowed_counter a(o);
+    std::mt19937_64 rng(seed);
+    std::geometric_distribution<int> draw(0.25);
+    auto step = [&](engine::windowed_counter& c, std::uint64_t r) {
+      if (r % 100 < 15) c.slide();
+      else c.add("#t" + std::to_string(r % 7 == 0 ? r % 50 : (r >> 8) % 6), "#T" + std::to_string(r % 3));
+    };
+    for (int k = 0; k < 400; ++k) step(a, rng());
+    std::string saved;
+    engine::bytes_out out(saved);
+    a.save(out);
+    engine::windowed_counter b(o);
+    engine::bytes_in in(saved);
+    std::string why;
+    REQUIRE(b.restore(in, why));
+    CHECK(in.left() == 0);
+    CHECK(b.top() == a.top());
+    CHECK(record_of(b) == record_of(a));
+    CHECK(b.distinct() == a.distinct());
+    for (int k = 0; k < 400; ++k) {
+      const std::uint64_t r = rng();
+      step(a, r);
+      step(b, r);
+      REQUIRE(record_of(b) == record_of(a));
+    }
+  }
+}
+
+TEST_CASE("a window saved with other options or cut short is refused") {
+  window_options o;
+  o.slots = 3;
+  engine::windowed_counter a(o);
+  a.add("#x");
+  std::string saved;
+  engine::bytes_out out(saved);
+  a.save(out);
+  window_options other = o;
+  other.slots = 4;
+  engine::windowed_counter b(other);
+  engine::bytes_in in(saved);
+  std::string why;
+  CHECK_FALSE(b.restore(in, why));
+  CHECK(why.find("another window") != std::string::npos);
+  for (std::size_t cut = 0; cut < saved.size(); ++cut) {
+    engine::windowed_counter c(o);
+    engine::bytes_in part(std::string_view(saved).substr(0, cut));
+    CHECK_FALSE(c.restore(part, why));
+    CHECK(c.distinct() == 0);
+  }
+}

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fragments.hpp"
+#include "wire/delivery.hpp"
 #include "wire/frame.hpp"
 #include "wire/pylit.hpp"
 #include "wire/record.hpp"
@@ -464,4 +465,47 @@ TEST_CASE("a form body splits into fields in order, and encodes back") {
   const wire::url::form sent{{"label", "['#a b']"}, {"data", "[1]"}};
   CHECK(wire::url::encode_form(sent) == "label=%5B%27%23a+b%27%5D&data=%5B1%5D");
   CHECK(wire::url::parse_form(wire::url::encode_form(sent)) == sent);
+}
+
+// ---- acknowledged delivery ------------------------------------------------------------------
+
+TEST_CASE("delivery control messages round-trip and are framed tweets the original cannot count") {
+  using namespace wire::delivery;
+  const hello h{0x0123456789abcdefULL, 42};
+  const std::string text = encode(h);
+  CHECK(text == "\x1etrend-delivery/1 hello session=0123456789abcdef next=42\n");
+  CHECK(is_control(text));
+  CHECK(*parse_hello(text) == h);
+  CHECK(*parse_welcome(encode(welcome{7})) == welcome{7});
+  CHECK(*parse_ack(encode(ack{123456789012ULL})) == ack{123456789012ULL});
+  // No white-space-delimited word starts with '#': the original's HashtagFinder finds nothing.
+  for (const std::string& payload : {text, encode(welcome{1}), encode(ack{1})}) {
+    std::string word;
+    for (const char c : payload + " ") {
+      if (c == ' ' || c == '\n') {
+        CHECK(word.rfind('#', 0) != 0);
+        word.clear();
+      } else {
+        word.push_back(c);
+      }
+    }
+    std::string framed;
+    CHECK(wire::frame::encode_payload(payload, framed));
+    CHECK(wire::utf8::valid(payload));
+  }
+}
+
+TEST_CASE("malformed control messages are refused, tweets are not control messages") {
+  using namespace wire::delivery;
+  CHECK_FALSE(is_control("hello session=1 next=1\n"));
+  CHECK_FALSE(is_control("#trend-delivery/1 hello"));
+  for (const char* bad : {"\x1etrend-delivery/1 hello session=0 next=1\n", "\x1etrend-delivery/1 hello session=1 next=0\n",
+                          "\x1etrend-delivery/1 hello session=xyz next=1\n", "\x1etrend-delivery/1 hello session=1\n",
+                          "\x1etrend-delivery/1 hello session=1 next=2", "\x1etrend-delivery/1 hello session=1 next=2 x\n"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_hello(bad));
+  }
+  CHECK_FALSE(parse_ack("\x1etrend-delivery/1 ack -1\n"));
+  CHECK_FALSE(parse_ack("\x1etrend-delivery/1 ack 99999999999999999999999\n"));
+  CHECK_FALSE(parse_welcome("\x1etrend-delivery/1 welcome applied=\n"));
 }

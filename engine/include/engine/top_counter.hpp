@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/bytes.hpp"
 #include "engine/record_text.hpp"
 #include "wire/record.hpp"
 
@@ -37,6 +38,17 @@ public:
   std::size_t distinct() const noexcept { return counts_.size(); }
   std::uint64_t events() const noexcept { return events_; }
 
+  /// Appends the whole state: every tag in first-seen order, with its spelling and count.
+  void save(bytes_out& out) const;
+  /// Replaces the state with one that save() wrote; false, and an empty state, on bad input.
+  bool restore(bytes_in& in);
+
+  /// Calls f(display, count) for every tag in first-seen order (--dump-state).
+  template <class F>
+  void for_each_tag(F&& f) const {
+    for (id_t id = 0; id < counts_.size(); ++id) f(display_of(id), counts_[id]);
+  }
+
 private:
   using id_t = std::uint32_t;
   static constexpr std::uint32_t not_ranked = UINT32_MAX;
@@ -47,6 +59,7 @@ private:
   };
 
   id_t intern(std::string_view key, std::string_view display);
+  void rebuild_table_and_top();
   std::string_view display_of(id_t id) const noexcept {  // follows the key in the arena; 0: the key itself
     return {arena_.data() + offset_[id] + (display_[id] ? length_[id] : 0), display_[id] ? display_[id] : length_[id]};
   }

@@ -15,12 +15,14 @@
 // Ranking: score descending, ties by first seen, where a tag is first seen when it enters the
 // state; a tag whose every kept slot is empty is forgotten, and starts over if it comes back.
 // Only tags with a score above 0 are listed.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/bytes.hpp"
 #include "engine/record_text.hpp"
 #include "wire/record.hpp"
 
@@ -72,6 +74,23 @@ public:
   std::size_t pairs() const noexcept;                            ///< (tag, slot) counters held
   /// Bytes of state per held tag beyond its text (tables, counters, tree), for the benchmark.
   std::size_t bytes_per_tag() const noexcept;
+
+  /// Appends the whole state: the options it was made with, every tag held (spelling, first-seen
+  /// order) and every kept slot's counts.
+  void save(bytes_out& out) const;
+  /// Replaces the state with one that save() wrote; false, and an empty state, on bad input or
+  /// when it was made with other options (`why` says which).
+  bool restore(bytes_in& in, std::string& why);
+
+  /// Calls f(display, score) for every tag held, in first-seen order (--dump-state).
+  template <class F>
+  void for_each_tag(F&& f) const {
+    std::vector<id_t> ids;
+    for (id_t id = 0; id < key_off_.size(); ++id)
+      if (key_len_[id] > 0) ids.push_back(id);
+    std::sort(ids.begin(), ids.end(), [this](id_t a, id_t b) { return seq_[a] < seq_[b]; });
+    for (const id_t id : ids) f(display_of(id), score(id), in_window_[id]);
+  }
 
 private:
   using id_t = std::uint32_t;
