@@ -383,6 +383,31 @@ TEST_CASE("a run longer than the limit without ';;' is cut and the stream resync
   }
 }
 
+TEST_CASE("a record of exactly the limit is kept however its separator arrives") {
+  // Found by fuzzing (tests/fuzz/corpus/record/limit-record-split-separator): a ';' at the end of
+  // a read was counted as the record's, so a record of exactly the limit was cut when its ";;"
+  // arrived in two reads.
+  const std::string record(1000, 'r');
+  const std::string stream = record + ";;" + std::string(1001, 'x') + ";;{'b': 2};;";
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    std::size_t overflows = 0;
+    CHECK(split_all(stream, size, 1000, &overflows) == std::vector<std::string>{record, "{'b': 2}"});
+    CHECK(overflows == 1);
+  }
+  for (std::size_t cut = 995; cut <= 1003; ++cut) {  // every split around the separator
+    CAPTURE(cut);
+    wire::record::splitter s(1000);
+    s.feed(std::string_view(stream).substr(0, cut));
+    std::vector<std::string> got;
+    while (auto r = s.next()) got.push_back(*r);
+    s.feed(std::string_view(stream).substr(cut));
+    while (auto r = s.next()) got.push_back(*r);
+    CHECK(got == std::vector<std::string>{record, "{'b': 2}"});
+    CHECK(s.overflows() == 1);
+  }
+}
+
 // ---- forms and percent-encoding ------------------------------------------------------------
 
 TEST_CASE("percent-encoding keeps only unreserved bytes, with a space as %20 or '+'") {
