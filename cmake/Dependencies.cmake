@@ -18,6 +18,11 @@ target_include_directories(trend_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
 # everywhere.
 target_compile_definitions(trend_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(trend_asio INTERFACE Threads::Threads)
+# asio 1.22 looks for coroutines the libc++ way under clang (<experimental/coroutine>); with
+# libstdc++ (the fuzz build: clang, scripts/fuzz) say that C++20's <coroutine> is there.
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  target_compile_definitions(trend_asio INTERFACE ASIO_HAS_CO_AWAIT=1 ASIO_HAS_STD_COROUTINE=1)
+endif()
 
 # Chart.js from Debian's libjs-chart.js, served by the dashboard (no CDN, no copy committed).
 find_file(CHARTJS_FILE chart.umd.js chart.min.js PATHS /usr/share/javascript/chart.js NO_DEFAULT_PATH)

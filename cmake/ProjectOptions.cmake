@@ -14,3 +14,20 @@ if(TREND_SANITIZE)
   target_compile_options(trend_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(trend_options INTERFACE -fsanitize=address,undefined)
 endif()
+
+# libFuzzer (clang only): every library instrumented for coverage and checked by ASan+UBSan;
+# only the targets of tests/fuzz link libFuzzer's main (scripts/fuzz builds and runs them).
+if(TREND_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "TREND_FUZZ needs clang (libFuzzer): configure with CXX=clang++ in its own build dir")
+  endif()
+  if(TREND_SANITIZE)
+    message(FATAL_ERROR "TREND_FUZZ already turns on ASan and UBSan: drop TREND_SANITIZE")
+  endif()
+  # -fno-sanitize=function: clang 14 cannot emit that check into coroutines (asio's, in common/):
+  # "Cannot represent a difference across sections".
+  target_compile_options(trend_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function
+    -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(trend_options INTERFACE -fsanitize=address,undefined)
+endif()

@@ -4,6 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  clang libclang-rt-14-dev
   libasio-dev nlohmann-json3-dev libcli11-dev doctest-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev
   libjs-chart.js libjs-jquery

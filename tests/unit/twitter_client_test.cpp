@@ -61,6 +61,9 @@ std::vector<std::string> drain(frame_queue& q) {
 
 // ---------------------------------------------------------------- OAuth 1.0a
 
+// The values are Twitter's documented example ("Creating a signature", OAuth 1.0a). The signature
+// recomputed from the base string with nothing of ours:
+//   /usr/bin/python3 -c "import base64, hashlib, hmac, sys; print(base64.b64encode(hmac.new(b'kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw&LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE', sys.argv[1].encode(), hashlib.sha1).digest()).decode())" 'POST&https%3A%2F%2Fapi.twitter.com%2F1.1%2Fstatuses%2Fupdate.json&include_entities%3Dtrue%26oauth_consumer_key%3Dxvz1evFS4wEEPTGEFPHBog%26oauth_nonce%3DkYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg%26oauth_signature_method%3DHMAC-SHA1%26oauth_timestamp%3D1318622958%26oauth_token%3D370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb%26oauth_version%3D1.0%26status%3DHello%2520Ladies%2520%252B%2520Gentlemen%252C%2520a%2520signed%2520OAuth%2520request%2521'
 TEST_CASE("oauth: Twitter's worked example signs as hCtSmYh+iHYCEqBWrE7C7hYmtUk=") {
   const oauth::params request{{"status", "Hello Ladies + Gentlemen, a signed OAuth request!"},
                               {"include_entities", "true"}};
@@ -322,7 +325,12 @@ TEST_CASE("synthetic: one seed gives the same tweets, another seed others") {
 }
 
 TEST_CASE("synthetic: the output for seed 42 is pinned (same bytes on every platform)") {
-  // Integer-only generation: this value must never change unless the generator is meant to.
+  // Integer-only generation: these values must never change unless the generator is meant to.
+  // The digest is FNV-1a 64 over the first 1000 payloads (text + '\n') the client sends for
+  // --seed 42, the first of them `first`. To regenerate both, from the top folder after a build:
+  //   nc -l 127.0.0.1 18642 > /tmp/seed42.frames & sleep 1
+  //   build/bin/twitter_client --source synthetic --seed 42 --limit 1000 --rate 0 --engine 127.0.0.1:18642
+  //   /usr/bin/python3 -c "import functools; b = open('/tmp/seed42.frames', 'rb').read(); print(b[5:b.index(b'\n')].decode()); print('0x%XULL' % functools.reduce(lambda h, c: (h ^ c) * 0x100000001B3 % 2**64, b''.join(f[5:] + b'\n' for f in b.split(b'\n')[:-1]), 0xCBF29CE484222325))"
   synthetic_tweets gen(42);
   std::string first;
   gen.next(first);

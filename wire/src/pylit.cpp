@@ -258,7 +258,7 @@ private:
       // Python keeps the last value of a repeated key, at the first key's position.
       auto same = std::find_if(items.begin(), items.end(), [&](const auto& kv) { return kv.first == key; });
       if (same != items.end()) same->second = std::move(val);
-      else items.emplace_back(std::move(key), std::move(val));
+      else items.push_back({std::move(key), std::move(val)});
       skip_space();
       if (i_ < s_.size() && s_[i_] == ',') {
         ++i_;

@@ -64,7 +64,10 @@ std::optional<std::string> splitter::next() {
     if (found == std::string_view::npos) {
       // Keep a trailing ';' unscanned: it may start the separator in the next bytes.
       scanned_ = rest.empty() ? 0 : rest.size() - 1;
-      if (!discarding_ && rest.size() > limit_) {
+      // A trailing ';' may be the separator's first half, not the record's: a record of exactly
+      // `limit_` bytes is kept however its bytes arrive.
+      const std::size_t held = rest.size() - (!rest.empty() && rest.back() == ';' ? 1 : 0);
+      if (!discarding_ && held > limit_) {
         ++overflows_;
         discarding_ = true;
       }

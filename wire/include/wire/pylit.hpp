@@ -40,8 +40,9 @@ inline constexpr std::size_t max_depth = 32;          ///< nesting of lists and 
 inline constexpr std::size_t max_input = 1 << 20;     ///< bytes of literal text accepted
 
 struct value;
+struct dict_item;
 using list = std::vector<value>;
-using dict = std::vector<std::pair<value, value>>;  ///< keys in source order
+using dict = std::vector<dict_item>;  ///< keys in source order
 
 /// A parsed literal: str (as UTF-8), bytes (as raw bytes), int, list or dict.
 struct bytes_value {
@@ -51,6 +52,13 @@ struct bytes_value {
 struct value {
   std::variant<std::string, bytes_value, std::int64_t, list, dict> v;
   bool operator==(const value&) const = default;
+};
+/// One key and its value. Not a std::pair: clang with libstdc++ cannot instantiate
+/// std::pair<value, value> inside `value`'s own definition (the fuzz build uses clang).
+struct dict_item {
+  value first;
+  value second;
+  bool operator==(const dict_item&) const = default;
 };
 
 /// Parses one literal: str in either quote (optionally u/b/r prefixed, adjacent literals
