@@ -28,6 +28,7 @@ std::span<char> stream_decoder::prepare(std::size_t min_bytes) {
 void stream_decoder::commit(std::size_t n) { end_ += n; }
 
 void stream_decoder::feed(std::string_view bytes) {
+  if (bytes.empty()) return;  // with no buffer yet there is no room to copy nothing into
   const auto room = prepare(bytes.size());
   std::memcpy(room.data(), bytes.data(), bytes.size());
   commit(bytes.size());

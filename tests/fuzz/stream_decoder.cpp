@@ -73,7 +73,7 @@ outcome in_pieces(engine::input_format format, std::string_view in, std::size_t 
     if (!drain(d, out)) return out;
     // Memory stays bounded: a held remainder is never a whole tweet, and lines are capped.
     check(d.pending() <= engine::stream_decoder::max_line + piece, "more than a line's worth held");
-    d.release_if_empty();
+    d.shrink_when_idle();  // as a connection waiting for bytes does
   }
   finish(d, out);
   return out;

@@ -338,3 +338,11 @@ TEST_CASE("a restored all-time state goes on exactly as the one it was saved fro
     CHECK(c.distinct() == 0);
   }
 }
+
+TEST_CASE("feeding no bytes to a decoder that holds no buffer is a no-op") {
+  // Found by fuzzing: memcpy from an empty view into the null room of an empty decoder (UB).
+  engine::stream_decoder d(engine::input_format::framed);
+  d.feed("");
+  CHECK(d.pending() == 0);
+  CHECK(d.next().state == wire::status::need_more);
+}

@@ -613,3 +613,27 @@ TEST_CASE("options: bad values and combinations are usage errors, --help is not"
   const char* bad_rate[] = {"twitter_client", "--rate", "-5"};
   CHECK(parse(bad_rate).exit_code == 2);
 }
+
+TEST_CASE("text: a repeated key's last value wins, as in json.loads, even when it is not a string") {
+  // Found by fuzzing: the first text was kept when a later duplicate key held an object.
+  using twitter_client::extract_tweet_text;
+  using twitter_client::line_kind;
+  CHECK(extract_tweet_text(R"({"text":"#a","text":{}})").kind == line_kind::other);
+  CHECK(extract_tweet_text(R"({"text":{},"text":"#b"})").text == "#b");
+  CHECK(extract_tweet_text(R"({"text":"#t","extended_tweet":{"full_text":"#long"},"extended_tweet":1})").text == "#t");
+  CHECK(extract_tweet_text(R"({"data":{"text":"#v2"},"data":{"id":"1"}})").kind == line_kind::other);
+}
+
+TEST_CASE("lines: a line over the limit is dropped whether it comes whole or in pieces") {
+  // Found by fuzzing: a long line in one chunk was delivered, the same line in pieces dropped.
+  const std::string long_line(twitter_client::max_line_bytes + 1, 'x');
+  for (const std::size_t piece : {long_line.size() + 1, std::size_t{1} << 20}) {
+    twitter_client::line_splitter split;
+    std::vector<std::string> got;
+    const std::string input = long_line + "\nshort\n";
+    for (std::size_t at = 0; at < input.size(); at += piece)
+      split.feed(std::string_view(input).substr(at, piece), [&](std::string_view l) { got.emplace_back(l); });
+    CHECK(got == std::vector<std::string>{"short"});
+    CHECK(split.oversized() == 1);
+  }
+}

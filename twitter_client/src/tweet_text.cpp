@@ -67,21 +67,23 @@ public:
     pending_ = slot::none;
     next_place_ = place::other;
     switch (stack_.back()) {
+      // A key seen again replaces what its earlier value held (the last key wins, as in Python's
+      // json.loads), whatever the new value is: what it holds is remembered only if it is a string.
       case place::root:
-        if (k == "text") pending_ = slot::text;
-        else if (k == "full_text") pending_ = slot::full_text;
-        else if (k == "extended_tweet") next_place_ = place::ext;
-        else if (k == "data") next_place_ = place::data;
+        if (k == "text") pending_ = slot::text, text.reset();
+        else if (k == "full_text") pending_ = slot::full_text, full_text.reset();
+        else if (k == "extended_tweet") next_place_ = place::ext, ext_full_text.reset();
+        else if (k == "data") next_place_ = place::data, data_text.reset(), note_text.reset();
         break;
       case place::ext:
-        if (k == "full_text") pending_ = slot::ext_full_text;
+        if (k == "full_text") pending_ = slot::ext_full_text, ext_full_text.reset();
         break;
       case place::data:
-        if (k == "text") pending_ = slot::data_text;
-        else if (k == "note_tweet") next_place_ = place::note;
+        if (k == "text") pending_ = slot::data_text, data_text.reset();
+        else if (k == "note_tweet") next_place_ = place::note, note_text.reset();
         break;
       case place::note:
-        if (k == "text") pending_ = slot::note_text;
+        if (k == "text") pending_ = slot::note_text, note_text.reset();
         break;
       case place::other: break;
     }

@@ -23,7 +23,9 @@ public:
         return;
       }
       if (partial_.empty() && !oversized_) {
-        deliver(chunk.substr(0, nl), on_line);  // the common case: no copy
+        // The common case: no copy. A line over the limit is dropped however it arrived.
+        if (nl > max_line_bytes) ++oversized_lines_;
+        else deliver(chunk.substr(0, nl), on_line);
       } else {
         keep(chunk.substr(0, nl));
         if (!oversized_) deliver(partial_, on_line);
