@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libasio-dev nlohmann-json3-dev libcli11-dev doctest-dev libutf8proc-dev
   libcpp-httplib-dev libcurl4-openssl-dev libssl-dev
+  libsimdjson-dev libboost-dev libxml2-dev openssl python3-websockets
   libjs-chart.js libjs-jquery
   netcat-openbsd curl
   python3 python3-pandas python3-flask python3-requests python3-pytest

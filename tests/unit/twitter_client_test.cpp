@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -163,6 +165,82 @@ TEST_CASE("text: an empty text is still a tweet") {
   CHECK(t.text.empty());
 }
 
+TEST_CASE("text: the last of repeated keys wins, whatever its value (containers too)") {
+  for (auto fn : {&extract_tweet_text, &extract_tweet_text_reference}) {
+    CHECK((*fn)(R"({"text":"a","text":{"x":1}})", text_mode::full).kind == line_kind::other);
+    CHECK((*fn)(R"({"text":"a","text":["b"]})", text_mode::full).kind == line_kind::other);
+    CHECK((*fn)(R"({"text":{},"text":"b"})", text_mode::full).text == "b");
+    CHECK((*fn)(R"({"data":{"text":"a"},"data":{"id":"1"}})", text_mode::full).kind == line_kind::other);
+    CHECK((*fn)(R"({"extended_tweet":{"full_text":"e"},"extended_tweet":5,"text":"t"})", text_mode::full).text == "t");
+    CHECK((*fn)(R"({"data":{"note_tweet":{"text":"n"},"note_tweet":[],"text":"d"}})", text_mode::full).text == "d");
+    CHECK((*fn)(R"({"t\u0065xt":"escaped key"})", text_mode::full).text == "escaped key");
+  }
+}
+
+TEST_CASE("text: the whole line must be JSON, also where no text is read") {
+  // On-Demand checks only what it reads: the reader reads every value.
+  for (const char* bad : {R"({"text":"a","x":[1,]})", R"({"text":"a","x":01})", R"({"text":"a","x":tru})",
+                          R"({"text":"a","x":"\q"})", R"({"text":"a","x":1e400})", R"({"text":"a","x":[}})",
+                          R"({"text":"a","x":"\ud800"})", "{\"text\":\"a\",\"x\":\"\x01\"}", R"({"text":"a"}})",
+                          R"({"text":"a"} x)", R"({"text":"a",})", "\xEF\xBB{}"}) {
+    CAPTURE(bad);
+    CHECK(extract_tweet_text(bad).kind == line_kind::bad_json);
+    CHECK(extract_tweet_text_reference(bad).kind == line_kind::bad_json);
+  }
+  // What nlohmann's parser accepted stays accepted: a byte order mark, a NUL ending the input,
+  // integers too large for 64 bits, numbers too small for a double (zero).
+  for (const char* good : {"\xEF\xBB\xBF{\"text\":\"a\"}", R"({"text":"a","x":123456789012345678901234567890})",
+                           R"({"text":"a","x":1e-400})"}) {
+    CAPTURE(good);
+    CHECK(extract_tweet_text(good).text == "a");
+  }
+  CHECK(extract_tweet_text(std::string_view("{\"text\":\"a\"}\0junk", 17)).text == "a");
+}
+
+TEST_CASE("text: nesting deeper than the fast reader walks gives the reference's answer") {
+  const std::string deep = std::string(3000, '[') + std::string(3000, ']');
+  CHECK(extract_tweet_text(deep).kind == line_kind::other);
+  CHECK(extract_tweet_text(R"({"text":"deep","x":)" + deep + "}").text == "deep");
+  CHECK(extract_tweet_text(R"({"text":"deep","x":)" + std::string(3000, '[') + "}").kind == line_kind::bad_json);
+}
+
+// Every line of every real tweet file: the simdjson reader gives exactly the reference's result,
+// so the texts forwarded are those the client forwarded before simdjson.
+TEST_CASE("text: simdjson and the reference agree on every line of ../shared/data/tweets") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(TREND_SHARED_DATA) / "tweets";
+  if (!fs::exists(dir)) {
+    MESSAGE("skipped: shared test data not found at " << dir.string());
+    return;
+  }
+  std::size_t lines = 0, tweets = 0, files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    const auto ext = entry.path().extension();
+    if (!entry.is_regular_file() || (ext != ".jsonl" && ext != ".json")) continue;
+    ++files;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    line_splitter splitter;
+    auto on_line = [&](std::string_view line) {
+      ++lines;
+      for (const auto mode : {text_mode::full, text_mode::original}) {
+        const auto fast = extract_tweet_text(line, mode);
+        const auto reference = extract_tweet_text_reference(line, mode);
+        if (fast.kind != reference.kind || fast.text != reference.text) {
+          FAIL_CHECK(entry.path().filename().string() << " line " << lines << " differs");
+          return;
+        }
+        tweets += fast.kind == line_kind::tweet && mode == text_mode::full;
+      }
+    };
+    splitter.feed(data, on_line);
+    splitter.finish(on_line);
+  }
+  CHECK(files >= 10);
+  CHECK(tweets > 15'000);
+  MESSAGE(files << " files, " << lines << " lines, " << tweets << " tweets compared");
+}
+
 // ---------------------------------------------------------------- line splitter
 
 TEST_CASE("lines: split correctly across chunk boundaries, keep-alives ignored") {
@@ -203,6 +281,18 @@ TEST_CASE("lines: an oversized line is discarded and counted, the next one survi
   for (int i = 0; i < 5; ++i) s.feed(big, on);
   s.feed("tail\nok2\n", on);
   CHECK(lines == std::vector<std::string>{"ok1", "ok2"});
+  CHECK(s.oversized() == 1);
+}
+
+TEST_CASE("lines: a line too long is discarded also when it comes whole in one piece") {
+  line_splitter s;
+  std::vector<std::string> lines;
+  auto on = [&](std::string_view l) { lines.emplace_back(l); };
+  s.feed("ok1\n" + std::string(max_line_bytes + 1, 'x') + "\nok2\n" + std::string(max_line_bytes, 'y') + "\n", on);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "ok1");
+  CHECK(lines[1] == "ok2");
+  CHECK(lines[2].size() == max_line_bytes);
   CHECK(s.oversized() == 1);
 }
 

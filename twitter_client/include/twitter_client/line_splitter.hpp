@@ -23,7 +23,8 @@ public:
         return;
       }
       if (partial_.empty() && !oversized_) {
-        deliver(chunk.substr(0, nl), on_line);  // the common case: no copy
+        if (nl <= max_line_bytes) deliver(chunk.substr(0, nl), on_line);  // the common case: no copy
+        else ++oversized_lines_;  // a whole line too long in one piece: as if kept piecewise
       } else {
         keep(chunk.substr(0, nl));
         if (!oversized_) deliver(partial_, on_line);
