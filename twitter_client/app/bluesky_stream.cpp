@@ -39,7 +39,7 @@ using clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
 /// A Jetstream message is a few kB (a post has at most 3000 characters); larger ones are refused
-/// by Beast from the frame header on, before their payload is read (whatever length it claims).
+/// by Beast from the frame header on, their payload never held (whatever length it claims).
 constexpr std::size_t max_message_bytes = 1 << 20;
 /// Connecting, TLS and the WebSocket handshake together; the stall timeout when shorter.
 constexpr std::chrono::seconds connect_timeout{10};
@@ -131,6 +131,13 @@ asio::awaitable<void> read_stream(connection& c, Stream& ws, const url_parts& ur
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::request_type& req) { req.set(beast::http::field::user_agent, user_agent); }));
   ws.read_message_max(max_message_bytes);
+  // Beast fails a connection (an oversized message, a protocol error) with a closing handshake,
+  // discarding what still comes; this bounds that wait. The watchdog bounds the rest.
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = std::chrono::seconds(5);
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
+  ws.set_option(timeouts);
   websocket::response_type response;
   const std::string host = url.host + (url.port == 443 || url.port == 80 ? "" : ":" + std::to_string(url.port));
   co_await ws.async_handshake(response, host, target, asio::redirect_error(asio::use_awaitable, ec));
@@ -176,7 +183,7 @@ asio::awaitable<void> read_stream(connection& c, Stream& ws, const url_parts& ur
     co_return fail("the server closed the WebSocket (code " + std::to_string(reason.code) + " " +
                    common::log::escape(std::string_view(reason.reason.data(), reason.reason.size()), 100) + ")");
   }
-  if (ec == websocket::error::message_too_big) co_return fail("a message larger than 1 MiB (refused unread)");
+  if (ec == websocket::error::message_too_big) co_return fail("a message larger than 1 MiB (refused)");
   fail("reading failed: " + describe(ec));
 }
 
