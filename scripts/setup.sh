@@ -7,6 +7,7 @@ packages=(
   clang libclang-rt-14-dev
   libasio-dev nlohmann-json3-dev libcli11-dev doctest-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev
+  libsimdjson-dev libboost-dev libxml2-dev openssl python3-websockets
   libjs-chart.js libjs-jquery
   netcat-openbsd curl
   python3 python3-pandas python3-flask python3-requests python3-pytest

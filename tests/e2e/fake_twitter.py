@@ -2,6 +2,7 @@
 """A local fake of Twitter's streaming API for the twitter_client tests (and a fake engine).
 
 Run as a program: fake_twitter.py --port P --script STEPS [--raw-dir DIR] [--rules-reply KIND]
+                                 [--tls CERT KEY]   (HTTPS with a certificate of tls.py's test CA)
 It prints one JSON event per line on stdout ({"event": "listening", "port": P} first), serves:
   GET  /1.1/statuses/filter.json      OAuth 1.0a checked (signature recomputed with hmac/hashlib)
   GET  /2/tweets/search/stream        bearer token checked
@@ -69,7 +70,8 @@ def lines_of(data):
 
 
 class State:
-    def __init__(self, script, raw_dir, rules_reply=""):
+    def __init__(self, script, raw_dir, rules_reply="", tls=False):
+        self.tls = tls
         self.steps = [s for s in script.split(";") if s]
         self.repeat = None
         if self.steps and self.steps[-1].endswith("*"):
@@ -168,7 +170,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             url = urllib.parse.urlsplit(self.path)
             params = urllib.parse.parse_qsl(url.query, keep_blank_values=True)
             params += [(k, v) for k, v in fields.items() if k != "oauth_signature"]
-            base_url = f"http://{self.headers['Host']}{url.path}"
+            scheme = "https" if self.state.tls else "http"
+            base_url = f"{scheme}://{self.headers['Host']}{url.path}"
             want = oauth_signature("GET", base_url, params, c["FAKE_CONSUMER_SECRET"], c["FAKE_TOKEN_SECRET"])
             if fields.get("oauth_consumer_key") != c["FAKE_CONSUMER_KEY"] or fields.get("oauth_token") != c["FAKE_TOKEN"]:
                 problem = "wrong consumer key or token"
@@ -415,10 +418,14 @@ def main():
     ap.add_argument("--script", default="")
     ap.add_argument("--raw-dir", default="")
     ap.add_argument("--rules-reply", default="")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = ap.parse_args()
-    Handler.state = State(args.script, args.raw_dir, args.rules_reply)
+    Handler.state = State(args.script, args.raw_dir, args.rules_reply, tls=bool(args.tls))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
+    if args.tls:
+        import tls
+        server.socket = tls.server_context(*args.tls).wrap_socket(server.socket, server_side=True)
     emit(event="listening", port=server.server_address[1])
     try:
         server.serve_forever()

@@ -1,9 +1,12 @@
 // Unit tests of twitter_client's pure logic: text extraction, line splitting, OAuth 1.0a,
-// reconnect rules, the synthetic generator, the frame queue, credentials.
+// reconnect rules, the synthetic generator, the frame queue, credentials, and the live sources:
+// Jetstream messages and session, Server-Sent Events, Mastodon statuses and HTML, --lang, URLs.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -12,12 +15,17 @@
 #include "fragments.hpp"
 #include "twitter_client/credentials.hpp"
 #include "twitter_client/frame_queue.hpp"
+#include "twitter_client/jetstream.hpp"
+#include "twitter_client/lang_filter.hpp"
 #include "twitter_client/line_splitter.hpp"
+#include "twitter_client/mastodon.hpp"
 #include "twitter_client/oauth.hpp"
 #include "twitter_client/options.hpp"
 #include "twitter_client/reconnect.hpp"
+#include "twitter_client/sse.hpp"
 #include "twitter_client/synthetic.hpp"
 #include "twitter_client/tweet_text.hpp"
+#include "twitter_client/url.hpp"
 #include "wire/frame.hpp"
 
 using namespace twitter_client;
@@ -166,6 +174,82 @@ TEST_CASE("text: an empty text is still a tweet") {
   CHECK(t.text.empty());
 }
 
+TEST_CASE("text: the last of repeated keys wins, whatever its value (containers too)") {
+  for (auto fn : {&extract_tweet_text, &extract_tweet_text_reference}) {
+    CHECK((*fn)(R"({"text":"a","text":{"x":1}})", text_mode::full).kind == line_kind::other);
+    CHECK((*fn)(R"({"text":"a","text":["b"]})", text_mode::full).kind == line_kind::other);
+    CHECK((*fn)(R"({"text":{},"text":"b"})", text_mode::full).text == "b");
+    CHECK((*fn)(R"({"data":{"text":"a"},"data":{"id":"1"}})", text_mode::full).kind == line_kind::other);
+    CHECK((*fn)(R"({"extended_tweet":{"full_text":"e"},"extended_tweet":5,"text":"t"})", text_mode::full).text == "t");
+    CHECK((*fn)(R"({"data":{"note_tweet":{"text":"n"},"note_tweet":[],"text":"d"}})", text_mode::full).text == "d");
+    CHECK((*fn)(R"({"t\u0065xt":"escaped key"})", text_mode::full).text == "escaped key");
+  }
+}
+
+TEST_CASE("text: the whole line must be JSON, also where no text is read") {
+  // On-Demand checks only what it reads: the reader reads every value.
+  for (const char* bad : {R"({"text":"a","x":[1,]})", R"({"text":"a","x":01})", R"({"text":"a","x":tru})",
+                          R"({"text":"a","x":"\q"})", R"({"text":"a","x":1e400})", R"({"text":"a","x":[}})",
+                          R"({"text":"a","x":"\ud800"})", "{\"text\":\"a\",\"x\":\"\x01\"}", R"({"text":"a"}})",
+                          R"({"text":"a"} x)", R"({"text":"a",})", "\xEF\xBB{}"}) {
+    CAPTURE(bad);
+    CHECK(extract_tweet_text(bad).kind == line_kind::bad_json);
+    CHECK(extract_tweet_text_reference(bad).kind == line_kind::bad_json);
+  }
+  // What nlohmann's parser accepted stays accepted: a byte order mark, a NUL ending the input,
+  // integers too large for 64 bits, numbers too small for a double (zero).
+  for (const char* good : {"\xEF\xBB\xBF{\"text\":\"a\"}", R"({"text":"a","x":123456789012345678901234567890})",
+                           R"({"text":"a","x":1e-400})"}) {
+    CAPTURE(good);
+    CHECK(extract_tweet_text(good).text == "a");
+  }
+  CHECK(extract_tweet_text(std::string_view("{\"text\":\"a\"}\0junk", 17)).text == "a");
+}
+
+TEST_CASE("text: nesting deeper than the fast reader walks gives the reference's answer") {
+  const std::string deep = std::string(3000, '[') + std::string(3000, ']');
+  CHECK(extract_tweet_text(deep).kind == line_kind::other);
+  CHECK(extract_tweet_text(R"({"text":"deep","x":)" + deep + "}").text == "deep");
+  CHECK(extract_tweet_text(R"({"text":"deep","x":)" + std::string(3000, '[') + "}").kind == line_kind::bad_json);
+}
+
+// Every line of every real tweet file: the simdjson reader gives exactly the reference's result,
+// so the texts forwarded are those the client forwarded before simdjson.
+TEST_CASE("text: simdjson and the reference agree on every line of ../shared/data/tweets") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(TREND_SHARED_DATA) / "tweets";
+  if (!fs::exists(dir)) {
+    MESSAGE("skipped: shared test data not found at " << dir.string());
+    return;
+  }
+  std::size_t lines = 0, tweets = 0, files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    const auto ext = entry.path().extension();
+    if (!entry.is_regular_file() || (ext != ".jsonl" && ext != ".json")) continue;
+    ++files;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    line_splitter splitter;
+    auto on_line = [&](std::string_view line) {
+      ++lines;
+      for (const auto mode : {text_mode::full, text_mode::original}) {
+        const auto fast = extract_tweet_text(line, mode);
+        const auto reference = extract_tweet_text_reference(line, mode);
+        if (fast.kind != reference.kind || fast.text != reference.text) {
+          FAIL_CHECK(entry.path().filename().string() << " line " << lines << " differs");
+          return;
+        }
+        tweets += fast.kind == line_kind::tweet && mode == text_mode::full;
+      }
+    };
+    splitter.feed(data, on_line);
+    splitter.finish(on_line);
+  }
+  CHECK(files >= 10);
+  CHECK(tweets > 15'000);
+  MESSAGE(files << " files, " << lines << " lines, " << tweets << " tweets compared");
+}
+
 // ---------------------------------------------------------------- line splitter
 
 TEST_CASE("lines: split correctly across chunk boundaries, keep-alives ignored") {
@@ -206,6 +290,18 @@ TEST_CASE("lines: an oversized line is discarded and counted, the next one survi
   for (int i = 0; i < 5; ++i) s.feed(big, on);
   s.feed("tail\nok2\n", on);
   CHECK(lines == std::vector<std::string>{"ok1", "ok2"});
+  CHECK(s.oversized() == 1);
+}
+
+TEST_CASE("lines: a line too long is discarded also when it comes whole in one piece") {
+  line_splitter s;
+  std::vector<std::string> lines;
+  auto on = [&](std::string_view l) { lines.emplace_back(l); };
+  s.feed("ok1\n" + std::string(max_line_bytes + 1, 'x') + "\nok2\n" + std::string(max_line_bytes, 'y') + "\n", on);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "ok1");
+  CHECK(lines[1] == "ok2");
+  CHECK(lines[2].size() == max_line_bytes);
   CHECK(s.oversized() == 1);
 }
 
@@ -538,6 +634,15 @@ TEST_CASE("options: the defaults are the documented ones") {
   CHECK(c.flags.log_level == "info");
   CHECK(c.flags.stats_interval_s == 10);
   CHECK(c.backoff_scale == 1.0);
+  CHECK(c.jetstream_url == "wss://jetstream2.us-east.bsky.network/subscribe");
+  CHECK(c.instance == "https://mastodon.social");
+  CHECK(c.stream == "public");
+  CHECK(c.langs.empty());
+  CHECK(c.ca_file.empty());
+  CHECK(stall_default(source_kind::twitter_v1) == 90);
+  CHECK(stall_default(source_kind::twitter) == 20);
+  CHECK(stall_default(source_kind::bluesky) == 30);
+  CHECK(stall_default(source_kind::mastodon) == 45);
   // --rate unset: synthetic paces at 1000 tweets/s, every other source runs unpaced.
   CHECK(effective_rate(c, source_kind::synthetic) == 1000);
   CHECK(effective_rate(c, source_kind::replay) == 0);
@@ -576,9 +681,34 @@ TEST_CASE("options: every flag reaches the config") {
   CHECK(c.backoff_scale == 0.01);
 }
 
+TEST_CASE("options: the live sources' flags reach the config") {
+  const char* argv[] = {"twitter_client", "--source", "mastodon", "--jetstream-url", "ws://127.0.0.1:5/subscribe",
+                        "--instance", "https://example.social", "--stream", "hashtag:cpp", "--lang", "en",
+                        "--lang", "pt-BR", "--ca-file", __FILE__};  // --ca-file: any file that exists
+  auto parsed = parse(argv);
+  REQUIRE(parsed.config);
+  const config& c = *parsed.config;
+  CHECK(c.source == source_kind::mastodon);
+  CHECK(c.jetstream_url == "ws://127.0.0.1:5/subscribe");
+  CHECK(c.instance == "https://example.social");
+  CHECK(c.stream == "hashtag:cpp");
+  CHECK(c.langs == std::vector<std::string>{"en", "pt-BR"});
+  CHECK(c.ca_file == __FILE__);
+  for (auto bad : std::vector<std::vector<const char*>>{{"--jetstream-url", "https://x/subscribe"},
+                                                        {"--instance", "wss://x"},
+                                                        {"--stream", "user"},
+                                                        {"--stream", "hashtag:"},
+                                                        {"--lang", "english!"},
+                                                        {"--ca-file", "/nonexistent/ca.pem"}}) {
+    std::vector<const char*> a{"twitter_client", bad[0], bad[1]};
+    CAPTURE(bad[0]);
+    CHECK(parse_options(static_cast<int>(a.size()), a.data()).exit_code == 2);
+  }
+}
+
 TEST_CASE("options: source words map both ways") {
   for (auto kind : {source_kind::synthetic, source_kind::replay, source_kind::standard_input, source_kind::twitter,
-                    source_kind::twitter_v1})
+                    source_kind::twitter_v1, source_kind::bluesky, source_kind::mastodon})
     CHECK(parse_source(name(kind)) == kind);
   CHECK(std::string(name(source_kind::standard_input)) == "stdin");
   CHECK_FALSE(parse_source("automatic"));
@@ -636,4 +766,272 @@ TEST_CASE("lines: a line over the limit is dropped whether it comes whole or in 
     CHECK(got == std::vector<std::string>{"short"});
     CHECK(split.oversized() == 1);
   }
+}
+
+// ---------------------------------------------------------------- --lang and URLs
+
+TEST_CASE("lang: codes are BCP 47 shaped; a code takes its own tag and its regional variants") {
+  for (const char* good : {"en", "pt-BR", "zh-Hant", "fil", "EN"}) CHECK(valid_lang_code(good));
+  for (const char* bad : {"", "e", "engl", "en-", "en_US", "en-123456789", "-en", "e1"}) CHECK_FALSE(valid_lang_code(bad));
+  CHECK(lang_matches("en", "en"));
+  CHECK(lang_matches("en", "EN-us"));
+  CHECK(lang_matches("pt-BR", "pt-br"));
+  CHECK_FALSE(lang_matches("pt-BR", "pt"));
+  CHECK_FALSE(lang_matches("en", "eng"));
+  const lang_filter none;
+  CHECK(none.accepts(std::vector<std::string>{}));
+  CHECK(none.accepts(""));
+  const lang_filter f({"en", "ja"});
+  CHECK(f.accepts(std::vector<std::string>{"de", "ja"}));
+  CHECK_FALSE(f.accepts(std::vector<std::string>{"de"}));
+  CHECK_FALSE(f.accepts(std::vector<std::string>{}));  // untagged posts are not in any language asked for
+  CHECK(f.accepts("en-GB"));
+  CHECK_FALSE(f.accepts(""));
+}
+
+TEST_CASE("url: ws, wss, http and https URLs split into host, port and target") {
+  auto u = split_url("wss://jetstream2.us-east.bsky.network/subscribe");
+  REQUIRE(u);
+  CHECK(u->scheme == "wss");
+  CHECK(u->host == "jetstream2.us-east.bsky.network");
+  CHECK(u->port == 443);
+  CHECK(u->target == "/subscribe");
+  CHECK(u->tls());
+  u = split_url("WS://[::1]:8080?a=1");
+  REQUIRE(u);
+  CHECK(u->host == "::1");
+  CHECK(u->port == 8080);
+  CHECK(u->target == "/?a=1");
+  CHECK_FALSE(u->tls());
+  CHECK(split_url("https://mastodon.social")->target == "/");
+  for (const char* bad : {"ftp://x/", "https://", "https://u@x/", "https://x:0/", "https://x:99999/", "x/y",
+                          "https://x/#frag", "https://[::1/"})
+    CHECK_FALSE(split_url(bad));
+  CHECK(add_query("/subscribe", "cursor", "17") == "/subscribe?cursor=17");
+  CHECK(add_query("/s?a=1", "c", "x y") == "/s?a=1&c=x%20y");
+}
+
+// ---------------------------------------------------------------- Jetstream
+
+namespace {
+std::string post_json(std::int64_t time_us, std::string_view rkey, std::string_view text, std::string_view langs = "[\"en\"]") {
+  return R"({"did":"did:plc:abc","time_us":)" + std::to_string(time_us) +
+         R"(,"kind":"commit","commit":{"rev":"x","operation":"create","collection":"app.bsky.feed.post","rkey":")" +
+         std::string(rkey) + R"(","record":{"$type":"app.bsky.feed.post","createdAt":"2024-09-09T19:46:02.102Z","langs":)" +
+         std::string(langs) + R"(,"text":")" + std::string(text) + R"("},"cid":"bafy"}})";
+}
+}  // namespace
+
+TEST_CASE("jetstream: a post create is a post with its text, langs, did and rkey") {
+  auto m = jetstream::parse_message(post_json(1725911162329308, "3l3qo2vutsw2b", "Hello #bluesky \\u00e9"));
+  REQUIRE(m);
+  CHECK(m->type == jetstream::event_type::post);
+  CHECK(m->time_us == 1725911162329308);
+  CHECK(m->did == "did:plc:abc");
+  CHECK(m->rkey == "3l3qo2vutsw2b");
+  CHECK(m->text == "Hello #bluesky é");
+  CHECK(m->langs == std::vector<std::string>{"en"});
+}
+
+TEST_CASE("jetstream: deletes, updates, likes, identity and account events are not posts") {
+  using jetstream::event_type;
+  const std::pair<std::string, event_type> cases[] = {
+      {R"({"did":"d","time_us":1,"kind":"commit","commit":{"operation":"delete","collection":"app.bsky.feed.post","rkey":"r"}})",
+       event_type::other_commit},
+      {R"({"did":"d","time_us":1,"kind":"commit","commit":{"operation":"update","collection":"app.bsky.feed.post","rkey":"r","record":{"text":"edited"}}})",
+       event_type::other_commit},
+      {R"({"did":"d","time_us":1,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.like","rkey":"r","record":{"subject":{}}}})",
+       event_type::other_commit},
+      {R"({"did":"d","time_us":1,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"r","record":{"text":5}}})",
+       event_type::other_commit},
+      {R"({"did":"d","time_us":1,"kind":"identity","identity":{"did":"d","handle":"h.bsky.social","seq":1}})",
+       event_type::identity},
+      {R"({"did":"d","time_us":1,"kind":"account","account":{"active":true,"did":"d","seq":2}})", event_type::account},
+      {R"({"did":"d","time_us":1,"kind":"something new"})", event_type::other},
+  };
+  for (const auto& [json, type] : cases) {
+    CAPTURE(json);
+    auto m = jetstream::parse_message(json);
+    REQUIRE(m);
+    CHECK(m->type == type);
+  }
+}
+
+TEST_CASE("jetstream: invalid JSON and wrongly typed fields are bad messages") {
+  for (const char* bad : {"", "not json", R"({"did":"d","time_us":1,"kind":"commit")", "[1,2]",
+                          R"({"did":"d","time_us":"1","kind":"commit"})", R"({"did":5,"time_us":1})",
+                          R"({"did":"d","time_us":1,"kind":"identity","x":[1,]})", R"({"kind":"commit"} {})"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(jetstream::parse_message(bad));
+  }
+  // A post without its did or rkey cannot be de-duplicated: bad, not forwarded.
+  CHECK_FALSE(jetstream::parse_message(
+      R"({"time_us":1,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"r","record":{"text":"t"}}})"));
+}
+
+TEST_CASE("jetstream: the session forwards each post once across replays and resumes before the last event") {
+  jetstream::session s;
+  CHECK_FALSE(s.resume_cursor());
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  auto post = [&](int k) { return *jetstream::parse_message(post_json(t0 + k * 100'000, "r" + std::to_string(k), "p")); };
+  std::vector<int> forwarded;
+  for (int k = 0; k < 50; ++k)
+    if (s.handle(post(k)) == jetstream::verdict::forward) forwarded.push_back(k);
+  CHECK(forwarded.size() == 50);
+  // Resume 3 s before the last event (49 * 0.1 s after t0): the replay from there brings duplicates.
+  REQUIRE(s.resume_cursor());
+  CHECK(*s.resume_cursor() == t0 + 49 * 100'000 - jetstream::session::rewind_us);
+  int duplicates = 0;
+  for (int k = 0; k < 70; ++k) {
+    const auto m = post(k);
+    if (m.time_us < *s.resume_cursor() && k < 19) continue;  // what the server does not replay
+    const auto v = s.handle(m);
+    if (v == jetstream::verdict::duplicate) ++duplicates;
+    if (v == jetstream::verdict::forward) forwarded.push_back(k);
+  }
+  CHECK(duplicates == 31);  // posts 19..49
+  CHECK(forwarded.size() == 70);
+  for (int k = 0; k < 70; ++k) CHECK(forwarded[static_cast<std::size_t>(k)] == k);
+  // Only the rewind window is remembered: 3 s of posts at 10 per second, and the last one.
+  CHECK(s.remembered() == 31);
+}
+
+TEST_CASE("jetstream: non-posts move the cursor; memory stays bounded whatever the server sends") {
+  jetstream::session s;
+  auto other = jetstream::parse_message(R"({"did":"d","time_us":5000000,"kind":"identity","identity":{}})");
+  REQUIRE(other);
+  CHECK(s.handle(*other) == jetstream::verdict::ignored);
+  CHECK(*s.resume_cursor() == 2'000'000);
+  // A hostile server: many posts with one time_us. The oldest are forgotten past max_remembered.
+  for (std::size_t k = 0; k < jetstream::session::max_remembered + 10; ++k) {
+    jetstream::message m;
+    m.type = jetstream::event_type::post;
+    m.time_us = 9'000'000;
+    m.did = "d";
+    m.rkey = std::to_string(k);
+    CHECK(s.handle(m) == jetstream::verdict::forward);
+  }
+  CHECK(s.remembered() == jetstream::session::max_remembered);
+}
+
+TEST_CASE("jetstream: --lang forwards only posts tagged with an asked language") {
+  jetstream::session s(lang_filter({"ja"}));
+  CHECK(s.handle(*jetstream::parse_message(post_json(1, "a", "x", R"(["en","ja"])"))) == jetstream::verdict::forward);
+  CHECK(s.handle(*jetstream::parse_message(post_json(2, "b", "x", R"(["en"])"))) == jetstream::verdict::other_lang);
+  CHECK(s.handle(*jetstream::parse_message(post_json(3, "c", "x", "[]"))) == jetstream::verdict::other_lang);
+  // A post skipped for its language and replayed is a duplicate, not counted twice as other_lang.
+  CHECK(s.handle(*jetstream::parse_message(post_json(2, "b", "x", R"(["en"])"))) == jetstream::verdict::duplicate);
+}
+
+// ---------------------------------------------------------------- Server-Sent Events
+
+namespace {
+std::vector<sse::event> sse_events(std::string_view stream, std::size_t piece, sse::parser& p) {
+  std::vector<sse::event> out;
+  for_each_fragment(stream, piece, [&](std::string_view bytes) { p.feed(bytes, [&](const sse::event& e) { out.push_back(e); }); });
+  return out;
+}
+}  // namespace
+
+TEST_CASE("sse: events cut anywhere, any line end, multi-line data, comments and fields per the standard") {
+  const std::string stream =
+      "\xEF\xBB\xBF:thump\n"                                  // a byte order mark, then a heartbeat
+      "event: update\ndata: {\"a\":\ndata:1}\n\n"              // data on two lines
+      "event:delete\r\ndata:105\r\n\r\n"                       // CRLF, no space after the colon
+      "data: no event type\rid: 7\r\r"                         // CR alone; id persists
+      ": another comment\n\n"                                  // a comment only: no event
+      "event: ignored without data\n\n"                        // no data: no event
+      "data\n\n"                                               // a field name alone: empty data
+      "retry: 2500\nunknown: x\ndata:  two spaces\n\n"          // one space only is stripped
+      "data: unfinished";                                      // never dispatched
+  for (const std::size_t size : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{0}}) {
+    CAPTURE(size);
+    sse::parser p;
+    const auto events = sse_events(stream, size, p);
+    REQUIRE(events.size() == 5);
+    CHECK(events[0].type == "update");
+    CHECK(events[0].data == "{\"a\":\n1}");
+    CHECK(events[1].type == "delete");
+    CHECK(events[1].data == "105");
+    CHECK(events[2].type == "message");
+    CHECK(events[2].data == "no event type");
+    CHECK(events[2].id == "7");
+    CHECK(events[3].data.empty());
+    CHECK(events[3].id == "7");
+    CHECK(events[4].data == " two spaces");
+    CHECK(p.comments() == 2);
+    CHECK(p.retry_ms() == 2500ull);
+    p.reset();  // a new connection: the unfinished event is gone
+    std::vector<sse::event> more;
+    p.feed("\n", [&](const sse::event& e) { more.push_back(e); });
+    CHECK(more.empty());
+  }
+}
+
+TEST_CASE("sse: an event over the limit is dropped whole and counted; the next one arrives") {
+  sse::parser p(100);
+  std::vector<sse::event> got;
+  auto on = [&](const sse::event& e) { got.push_back(e); };
+  p.feed("data: " + std::string(60, 'a') + "\ndata: " + std::string(60, 'b') + "\n\n", on);  // too much data
+  p.feed("data: " + std::string(50, 'c'), on);
+  p.feed(std::string(100, 'c') + "\ndata: more\n\n", on);  // one line too long, cut across pieces
+  p.feed("data: ok\n\n", on);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].data == "ok");
+  CHECK(p.oversized() == 2);
+}
+
+// ---------------------------------------------------------------- Mastodon
+
+TEST_CASE("mastodon: --stream values name the streaming endpoints") {
+  CHECK(mastodon::stream_target("public") == "/api/v1/streaming/public");
+  CHECK(mastodon::stream_target("public:local") == "/api/v1/streaming/public/local");
+  CHECK(mastodon::stream_target("hashtag:café") == "/api/v1/streaming/hashtag?tag=caf%C3%A9");
+  CHECK(mastodon::stream_target("hashtag:#cpp") == "/api/v1/streaming/hashtag?tag=cpp");
+  CHECK_FALSE(mastodon::stream_target("hashtag:"));
+  CHECK_FALSE(mastodon::stream_target("user"));
+}
+
+TEST_CASE("mastodon: a status gives its content, language and whether it is a boost") {
+  auto s = mastodon::parse_status(
+      R"({"id":"1","content":"<p>hi</p>","language":"en","reblog":null,"account":{"acct":"a"},"tags":[]})");
+  REQUIRE(s);
+  CHECK(s->content == "<p>hi</p>");
+  CHECK(s->language == "en");
+  CHECK_FALSE(s->reblog);
+  s = mastodon::parse_status(R"({"id":"2","content":"","language":null,"reblog":{"id":"1","content":"<p>hi</p>"}})");
+  REQUIRE(s);
+  CHECK(s->reblog);
+  CHECK(s->language.empty());
+  for (const char* bad : {"", "{", R"({"content":5})", R"({"id":"1"})", R"(["content"])", R"({"content":"a","x":[1,]})"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(mastodon::parse_status(bad));
+  }
+}
+
+TEST_CASE("mastodon: HTML content becomes the text a reader sees") {
+  using mastodon::html_to_text;
+  // As Mastodon renders a status: hashtag and mention links, a link with hidden parts, entities.
+  const std::string content =
+      R"(<p>Hello <a href="https://m.s/tags/CppCon" class="mention hashtag" rel="tag">#<span>CppCon</span></a> )"
+      R"(&amp; <span class="h-card"><a href="https://m.s/@bob" class="u-url mention">@<span>bob</span></a></span>!</p>)"
+      R"(<p>See <a href="https://example.com/a/long/path" rel="nofollow noopener" target="_blank"><span class="invisible">https://</span>)"
+      R"(<span class="ellipsis">example.com/a/lo</span><span class="invisible">ng/path</span></a><br />line two &lt;3 &#x1F600; &eacute;t&eacute;</p>)";
+  CHECK(html_to_text(content) == "Hello #CppCon & @bob!\nSee https://example.com/a/long/path\nline two <3 😀 été");
+  CHECK(html_to_text("<p>one</p><p>two</p>") == "one\ntwo");
+  CHECK(html_to_text("plain #text, no tags") == "plain #text, no tags");
+  CHECK(html_to_text("<p>a<script>alert(1)</script><style>p{}</style>b</p>") == "ab");
+  CHECK(html_to_text("") == "");
+  CHECK(html_to_text("<p>unclosed <b>bold") == "unclosed bold");
+  CHECK(html_to_text("<p>#日本語 café</p>") == "#日本語 café");
+}
+
+TEST_CASE("mastodon: HTML nested 100,000 deep converts without recursion; size is capped") {
+  std::string deep;
+  for (int i = 0; i < 100'000; ++i) deep += "<span>";
+  deep += "#deep";
+  for (int i = 0; i < 100'000; ++i) deep += "</span>";
+  CHECK(mastodon::html_to_text(deep) == "#deep");
+  const std::string huge(mastodon::max_html_bytes + 10, 'x');
+  CHECK(mastodon::html_to_text(huge).size() == mastodon::max_html_bytes);
 }

@@ -20,6 +20,7 @@
 #include "common/log.hpp"
 #include "common/stats_line.hpp"
 #include "engine_link.hpp"
+#include "live_streams.hpp"
 #include "sources.hpp"
 #include "twitter_client/credentials.hpp"
 #include "twitter_stream.hpp"
@@ -71,8 +72,9 @@ std::optional<stream_options> twitter_settings(const config& cfg, source_kind so
   s.api_url = !cfg.api_url.empty() ? cfg.api_url : s.v1 ? "https://stream.twitter.com" : "https://api.twitter.com";
   while (!s.api_url.empty() && s.api_url.back() == '/') s.api_url.pop_back();
   s.rules = cfg.rules;
-  s.stall_seconds = cfg.stall_timeout_s > 0 ? cfg.stall_timeout_s : s.v1 ? 90 : 20;
+  s.stall_seconds = cfg.stall_timeout_s > 0 ? cfg.stall_timeout_s : stall_default(source);
   s.backoff_scale = cfg.backoff_scale;
+  s.ca_file = cfg.ca_file;
   if (s.v1) {
     s.oauth = {cred("TWITTER_CONSUMER_KEY"), cred("TWITTER_CONSUMER_SECRET"), cred("TWITTER_ACCESS_TOKEN"),
                cred("TWITTER_ACCESS_SECRET")};
@@ -92,7 +94,9 @@ std::optional<stream_options> twitter_settings(const config& cfg, source_kind so
   return s;
 }
 
-common::stats_line stats_of(const client_stats& s, const frame_queue& q, double tweets_per_second) {
+bool live(source_kind source) { return source == source_kind::bluesky || source == source_kind::mastodon; }
+
+common::stats_line stats_of(const client_stats& s, const frame_queue& q, double tweets_per_second, source_kind source) {
   common::stats_line line;
   line.add("read", s.read.load())
       .add("sent", s.sent.load())
@@ -102,6 +106,7 @@ common::stats_line stats_of(const client_stats& s, const frame_queue& q, double 
       .add("engine_reconnects", s.engine_reconnects.load())
       .add("stream_reconnects", s.stream_reconnects.load())
       .add("tweets_per_s", tweets_per_second);
+  if (live(source)) line.add("ignored", s.ignored.load()).add("duplicates", s.duplicates.load()).add("other_lang", s.other_lang.load());
   return line;
 }
 
@@ -141,6 +146,16 @@ int run(const config& cfg, common::stop_signals& signals) {
   } else if (!cfg.rules.empty()) {
     log::warn("--rule only applies to --source twitter; ignored");
   }
+  if (!cfg.langs.empty() && !live(source)) log::warn("--lang only applies to --source bluesky and mastodon; ignored");
+  const double stall = cfg.stall_timeout_s > 0 ? cfg.stall_timeout_s : stall_default(source);
+  bluesky_options bluesky{cfg.jetstream_url, lang_filter(cfg.langs), stall, cfg.backoff_scale, cfg.ca_file};
+  mastodon_options mastodon{cfg.instance, cfg.stream, {}, lang_filter(cfg.langs), stall, cfg.backoff_scale, cfg.ca_file};
+  while (!mastodon.instance.empty() && mastodon.instance.back() == '/') mastodon.instance.pop_back();
+  if (source == source_kind::mastodon) {
+    if (auto it = creds.find("MASTODON_TOKEN"); it != creds.end()) mastodon.token = it->second;
+    if (mastodon.token.empty())
+      log::info("mastodon: no MASTODON_TOKEN; most instances stream only to registered users (a 401 will say so)");
+  }
   creds.clear();
   const double rate = effective_rate(cfg, source);
 
@@ -156,7 +171,11 @@ int run(const config& cfg, common::stop_signals& signals) {
   engine_link link(cfg.engine, queue, stats);
   std::thread sender([&] { link.run(); });
 
-  log::info(std::string("source ") + name(source) + (cfg.file.empty() ? "" : " (" + cfg.file + ")") + ", engine " +
+  const std::string where = source == source_kind::bluesky  ? " (" + cfg.jetstream_url + ")"
+                            : source == source_kind::mastodon ? " (" + mastodon.instance + ", stream " + cfg.stream + ")"
+                            : cfg.file.empty()                ? ""
+                                                              : " (" + cfg.file + ")";
+  log::info(std::string("source ") + name(source) + where + ", engine " +
             common::to_string(cfg.engine) +
             (rate > 0 ? ", rate " + std::to_string(static_cast<long long>(rate)) + " tweets/s" : ", rate unlimited") +
             (cfg.limit ? ", limit " + std::to_string(cfg.limit) : ""));
@@ -168,6 +187,8 @@ int run(const config& cfg, common::stop_signals& signals) {
         case source_kind::synthetic: run_synthetic(sink, cfg.seed, cfg.tags); break;
         case source_kind::replay: source_ok = run_replay(sink, stats, cfg.file, cfg.loop, cfg.text); break;
         case source_kind::standard_input: run_stdin(sink, life->stop); break;
+        case source_kind::bluesky: source_ok = run_bluesky(sink, stats, life->stop, bluesky); break;
+        case source_kind::mastodon: source_ok = run_mastodon(sink, stats, life->stop, mastodon); break;
         default: source_ok = run_twitter(sink, stats, life->stop, stream); break;
       }
     } catch (const std::exception& e) {
@@ -194,7 +215,7 @@ int run(const config& cfg, common::stop_signals& signals) {
     lock.unlock();
     const auto now = clock_type::now();
     if (now >= next_stats) {
-      log::info(stats_of(stats, queue, rate_since_last(now)).str());
+      log::info(stats_of(stats, queue, rate_since_last(now), source).str());
       last_sent = stats.sent.load();
       last_time = now;
       next_stats = now + interval;
@@ -212,7 +233,7 @@ int run(const config& cfg, common::stop_signals& signals) {
                   std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(drain)));
   sender.join();
 
-  log::info("done: " + stats_of(stats, queue, rate_since_last(clock_type::now())).add("lost", stats.lost.load()).str());
+  log::info("done: " + stats_of(stats, queue, rate_since_last(clock_type::now()), source).add("lost", stats.lost.load()).str());
   if (!source_ok) return 1;
   if (!life->stop && stats.lost.load() > 0) return 1;
   return 0;

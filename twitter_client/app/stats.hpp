@@ -12,6 +12,10 @@ struct client_stats {
   std::atomic<std::uint64_t> engine_reconnects{0};  ///< engine connections after the first
   std::atomic<std::uint64_t> stream_reconnects{0};  ///< Twitter stream reconnections
   std::atomic<std::uint64_t> lost{0};               ///< frames still unsent when the client gave up
+  // The live sources (bluesky, mastodon) only; shown in their stats lines.
+  std::atomic<std::uint64_t> ignored{0};     ///< events that are no new post (deletes, updates, boosts, ...)
+  std::atomic<std::uint64_t> duplicates{0};  ///< posts replayed after a reconnect, not forwarded again
+  std::atomic<std::uint64_t> other_lang{0};  ///< posts in none of the --lang languages
 };
 
 }  // namespace twitter_client

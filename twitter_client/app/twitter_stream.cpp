@@ -120,7 +120,8 @@ std::size_t on_body(char* data, std::size_t, std::size_t n, void* user) {
 }
 
 // A small request/response call (the v2 rules endpoint) with the bearer token.
-http_reply call_json(const std::string& url, const std::string& bearer, const std::string* post_body) {
+http_reply call_json(const std::string& url, const std::string& bearer, const std::string* post_body,
+                     const std::string& ca_file) {
   curl_ptr curl(curl_easy_init());
   if (!curl) throw std::runtime_error("curl_easy_init failed");
   http_reply reply{CURLE_OK, 0, {}};
@@ -133,6 +134,7 @@ http_reply call_json(const std::string& url, const std::string& bearer, const st
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &reply);
+  if (!ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, ca_file.c_str());
   if (post_body) curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, post_body->c_str());
   reply.code = curl_easy_perform(curl.get());
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &reply.status);
@@ -155,7 +157,7 @@ bool set_rules(const stream_options& o) {
       common::log::error(std::string(what) + " failed with HTTP " + std::to_string(r.status) + ": " + excerpt(r.body));
     return false;
   };
-  const http_reply listed = call_json(url, o.bearer_token, nullptr);
+  const http_reply listed = call_json(url, o.bearer_token, nullptr, o.ca_file);
   if (listed.code != CURLE_OK || listed.status != 200) return fail("listing the stream rules", listed);
   nlohmann::json ids = nlohmann::json::array();
   const auto doc = nlohmann::json::parse(listed.body, nullptr, false);
@@ -164,13 +166,13 @@ bool set_rules(const stream_options& o) {
       if (rule.is_object() && rule.contains("id")) ids.push_back(rule["id"]);
   if (!ids.empty()) {
     const std::string body = nlohmann::json{{"delete", {{"ids", ids}}}}.dump();
-    const http_reply deleted = call_json(url, o.bearer_token, &body);
+    const http_reply deleted = call_json(url, o.bearer_token, &body, o.ca_file);
     if (deleted.code != CURLE_OK || deleted.status != 200) return fail("deleting the old stream rules", deleted);
   }
   nlohmann::json add = nlohmann::json::array();
   for (const auto& r : o.rules) add.push_back({{"value", r}});
   const std::string body = nlohmann::json{{"add", add}}.dump();
-  const http_reply added = call_json(url, o.bearer_token, &body);
+  const http_reply added = call_json(url, o.bearer_token, &body, o.ca_file);
   if (added.code != CURLE_OK || (added.status != 200 && added.status != 201)) return fail("adding the stream rules", added);
   const auto reply = nlohmann::json::parse(added.body, nullptr, false);
   if (reply.is_object() && reply.contains("errors")) {
@@ -225,6 +227,7 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
     curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, &on_progress);
     curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &c);
+    if (!o.ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, o.ca_file.c_str());
 
     if (!first) stats.stream_reconnects.fetch_add(1, std::memory_order_relaxed);
     first = false;

@@ -19,6 +19,7 @@ struct stream_options {
   text_mode mode = text_mode::full;
   std::string bearer_token;
   oauth::credentials oauth;
+  std::string ca_file;  ///< empty: the system's CA store
 };
 
 /// Streams until stopped or --limit; returns false on a fatal error (logged with advice).

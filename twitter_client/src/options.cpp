@@ -2,12 +2,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include "twitter_client/lang_filter.hpp"
+#include "twitter_client/mastodon.hpp"
+#include "twitter_client/url.hpp"
+
 namespace twitter_client {
 
 namespace {
 constexpr std::pair<source_kind, const char*> source_names[] = {
     {source_kind::synthetic, "synthetic"}, {source_kind::replay, "replay"},   {source_kind::standard_input, "stdin"},
-    {source_kind::twitter, "twitter"},     {source_kind::twitter_v1, "twitter-v1"},
+    {source_kind::twitter, "twitter"},     {source_kind::twitter_v1, "twitter-v1"}, {source_kind::bluesky, "bluesky"},
+    {source_kind::mastodon, "mastodon"},
 };
 }  // namespace
 
@@ -23,6 +28,15 @@ std::optional<source_kind> parse_source(std::string_view word) {
   return std::nullopt;
 }
 
+double stall_default(source_kind resolved) {
+  switch (resolved) {
+    case source_kind::twitter_v1: return 90;
+    case source_kind::bluesky: return 30;
+    case source_kind::mastodon: return 45;
+    default: return 20;
+  }
+}
+
 double effective_rate(const config& cfg, source_kind resolved) {
   if (cfg.rate >= 0) return cfg.rate;
   return resolved == source_kind::synthetic ? 1000 : 0;
@@ -32,15 +46,16 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   CLI::App app{
       "twitter_client: forwards tweet texts to the engine as 5-digit length-framed messages.\n"
       "Credentials come from the environment (TWITTER_BEARER_TOKEN, or TWITTER_CONSUMER_KEY,\n"
-      "TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET) or --credentials,\n"
-      "never from the command line.",
+      "TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET; MASTODON_TOKEN) or\n"
+      "--credentials, never from the command line. Bluesky needs no account.",
       "twitter_client"};
   config cfg;
   std::string source, queue_full = "drop", text = "full";
   app.add_option("--source", source,
-                 "synthetic | replay | stdin | twitter (API v2) | twitter-v1 (statuses/filter); "
-                 "default: twitter with a bearer token, twitter-v1 with OAuth 1.0a keys, else synthetic")
-      ->check(CLI::IsMember({"synthetic", "replay", "stdin", "twitter", "twitter-v1"}));
+                 "synthetic | replay | stdin | twitter (API v2) | twitter-v1 (statuses/filter) | bluesky "
+                 "(Jetstream) | mastodon (streaming API); default: twitter with a bearer token, twitter-v1 "
+                 "with OAuth 1.0a keys, else synthetic")
+      ->check(CLI::IsMember({"synthetic", "replay", "stdin", "twitter", "twitter-v1", "bluesky", "mastodon"}));
   common::cli::add_address(app, "--engine", cfg.engine, "engine address HOST:PORT");
   app.add_option("--file", cfg.file, "replay: JSONL file of v1.1 statuses or v2 {\"data\": ...} messages");
   app.add_option("--rate", cfg.rate,
@@ -56,9 +71,32 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   app.add_option("--rule", cfg.rules, "twitter: a filtered-stream rule (repeatable); replaces the existing rules");
   app.add_option("--api-url", cfg.api_url,
                  "Twitter base URL (default https://api.twitter.com, v1: https://stream.twitter.com)");
-  app.add_option("--credentials", cfg.credentials_file, "KEY=VALUE file with the TWITTER_* values (mode 600)");
+  app.add_option("--credentials", cfg.credentials_file,
+                 "KEY=VALUE file with the TWITTER_* values or MASTODON_TOKEN (mode 600)");
+  app.add_option("--jetstream-url", cfg.jetstream_url, "bluesky: the Jetstream subscribe URL (wss:// or ws://)")
+      ->check([](const std::string& u) {
+        const auto parts = split_url(u);
+        return parts && (parts->scheme == "ws" || parts->scheme == "wss") ? "" : "not a ws:// or wss:// URL: " + u;
+      })
+      ->capture_default_str();
+  app.add_option("--instance", cfg.instance, "mastodon: the instance's base URL (https://)")
+      ->check([](const std::string& u) {
+        const auto parts = split_url(u);
+        return parts && (parts->scheme == "http" || parts->scheme == "https") ? "" : "not an https:// URL: " + u;
+      })
+      ->capture_default_str();
+  app.add_option("--stream", cfg.stream, "mastodon: public | public:local | hashtag:TAG")
+      ->check([](const std::string& s) {
+        return mastodon::stream_target(s) ? "" : "not public, public:local or hashtag:TAG: " + s;
+      })
+      ->capture_default_str();
+  app.add_option("--lang", cfg.langs,
+                 "bluesky, mastodon: forward only posts in this language (repeatable; en takes en-US)")
+      ->check([](const std::string& c) { return valid_lang_code(c) ? "" : "not a language code: " + c; });
+  app.add_option("--ca-file", cfg.ca_file, "trust the CA certificates of this PEM file for every TLS source")
+      ->check(CLI::ExistingFile);
   app.add_option("--stall-timeout", cfg.stall_timeout_s,
-                 "seconds without a byte before reconnecting (default 90 v1, 20 v2)")
+                 "seconds without data before reconnecting (default 90 v1, 20 v2, 30 bluesky, 45 mastodon)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--queue", cfg.queue_frames, "frames held while the engine is slow or away")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))

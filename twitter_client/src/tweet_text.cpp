@@ -1,137 +1,147 @@
+// Tweet texts on simdjson's On-Demand API: the client's hot path (replay, Twitter).
+//
+// On-Demand checks only what it is asked to read, so the walk reads every value of the line:
+// a line is a tweet exactly when it is valid JSON (RFC 8259, as nlohmann's parser had it before)
+// and the text's path holds a string, the last of repeated keys winning.
 #include "twitter_client/tweet_text.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <optional>
-#include <vector>
+
+#include "json_reader.hpp"
 
 namespace twitter_client {
 
 namespace {
 
-// Where the parser stands: only the few paths that hold a tweet's text matter.
-enum class place : unsigned char { root, ext, data, note, other };
-// Which of the wanted strings the next value would be.
-enum class slot : unsigned char { none, text, full_text, ext_full_text, data_text, note_text };
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
 
-// SAX handler: remembers the wanted strings, skips everything else, builds no DOM.
-class text_finder final : public nlohmann::json_sax<nlohmann::json> {
-public:
-  std::optional<std::string> text, full_text, ext_full_text, data_text, note_text;
-  bool root_is_object = false;
-
-  bool null() override { return value(); }
-  bool boolean(bool) override { return value(); }
-  bool number_integer(number_integer_t) override { return value(); }
-  bool number_unsigned(number_unsigned_t) override { return value(); }
-  bool number_float(number_float_t, const string_t&) override { return value(); }
-  bool binary(binary_t&) override { return value(); }
-  bool string(string_t& s) override {
-    switch (pending_) {
-      case slot::text: text = std::move(s); break;
-      case slot::full_text: full_text = std::move(s); break;
-      case slot::ext_full_text: ext_full_text = std::move(s); break;
-      case slot::data_text: data_text = std::move(s); break;
-      case slot::note_text: note_text = std::move(s); break;
-      case slot::none: break;
-    }
-    pending_ = slot::none;
-    return true;
-  }
-  bool start_object(std::size_t) override {
-    if (stack_.empty()) {
-      root_is_object = true;
-      stack_.push_back(place::root);
-    } else {
-      stack_.push_back(next_place_);
-    }
-    pending_ = slot::none;
-    next_place_ = place::other;
-    return true;
-  }
-  bool end_object() override {
-    stack_.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t) override {
-    stack_.push_back(place::other);
-    pending_ = slot::none;
-    next_place_ = place::other;
-    return true;
-  }
-  bool end_array() override {
-    stack_.pop_back();
-    return true;
-  }
-  bool key(string_t& k) override {
-    pending_ = slot::none;
-    next_place_ = place::other;
-    switch (stack_.back()) {
-      // A key seen again replaces what its earlier value held (the last key wins, as in Python's
-      // json.loads), whatever the new value is: what it holds is remembered only if it is a string.
-      case place::root:
-        if (k == "text") pending_ = slot::text, text.reset();
-        else if (k == "full_text") pending_ = slot::full_text, full_text.reset();
-        else if (k == "extended_tweet") next_place_ = place::ext, ext_full_text.reset();
-        else if (k == "data") next_place_ = place::data, data_text.reset(), note_text.reset();
-        break;
-      case place::ext:
-        if (k == "full_text") pending_ = slot::ext_full_text, ext_full_text.reset();
-        break;
-      case place::data:
-        if (k == "text") pending_ = slot::data_text, data_text.reset();
-        else if (k == "note_tweet") next_place_ = place::note, note_text.reset();
-        break;
-      case place::note:
-        if (k == "text") pending_ = slot::note_text, note_text.reset();
-        break;
-      case place::other: break;
-    }
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return false;
-  }
-
-private:
-  bool value() {
-    // A later non-string value under the same key replaces an earlier string (last key wins, as
-    // in Python's json.loads); such a tweet has no usable text at that path.
-    switch (pending_) {
-      case slot::text: text.reset(); break;
-      case slot::full_text: full_text.reset(); break;
-      case slot::ext_full_text: ext_full_text.reset(); break;
-      case slot::data_text: data_text.reset(); break;
-      case slot::note_text: note_text.reset(); break;
-      case slot::none: break;
-    }
-    pending_ = slot::none;
-    return true;
-  }
-
-  std::vector<place> stack_;
-  slot pending_ = slot::none;
-  place next_place_ = place::other;
+// The texts a tweet may carry, as views into the parser's string buffer.
+struct found {
+  std::optional<std::string_view> text, full_text, ext_full_text, data_text, note_text;
 };
+
+// One string value wanted at its path: a later non-string value under the same key replaces it.
+error_code take_string(od::value v, std::optional<std::string_view>& slot, int depth) {
+  od::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  if (type != od::json_type::string) {
+    slot.reset();
+    return json::check_value(v, type, depth);
+  }
+  std::string_view s;
+  if (auto e = v.get_string().get(s)) return e;
+  slot = s;
+  return simdjson::SUCCESS;
+}
+
+// `data.note_tweet`: its `text`.
+error_code read_note(od::value v, found& f, int depth) {
+  f.note_text.reset();
+  od::object obj;
+  od::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  if (type != od::json_type::object) return json::check_value(v, type, depth);
+  if (auto e = v.get_object().get(obj)) return e;
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;
+    od::value child;
+    if (auto e = field.value().get(child)) return e;
+    auto e = key == "text" ? take_string(child, f.note_text, depth + 1) : json::check_value(child, depth + 1);
+    if (e) return e;
+  }
+  return simdjson::SUCCESS;
+}
+
+// `data` (API v2): `text` and `note_tweet`.
+error_code read_data(od::value v, found& f, int depth) {
+  f.data_text.reset();
+  f.note_text.reset();
+  od::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  if (type != od::json_type::object) return json::check_value(v, type, depth);
+  od::object obj;
+  if (auto e = v.get_object().get(obj)) return e;
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;
+    od::value child;
+    if (auto e = field.value().get(child)) return e;
+    error_code e;
+    if (key == "text") e = take_string(child, f.data_text, depth + 1);
+    else if (key == "note_tweet") e = read_note(child, f, depth + 1);
+    else e = json::check_value(child, depth + 1);
+    if (e) return e;
+  }
+  return simdjson::SUCCESS;
+}
+
+// `extended_tweet` (API v1.1): its `full_text`.
+error_code read_extended(od::value v, found& f, int depth) {
+  f.ext_full_text.reset();
+  od::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  if (type != od::json_type::object) return json::check_value(v, type, depth);
+  od::object obj;
+  if (auto e = v.get_object().get(obj)) return e;
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;
+    od::value child;
+    if (auto e = field.value().get(child)) return e;
+    auto e = key == "full_text" ? take_string(child, f.ext_full_text, depth + 1) : json::check_value(child, depth + 1);
+    if (e) return e;
+  }
+  return simdjson::SUCCESS;
+}
+
+error_code read_root(od::object obj, found& f) {
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;
+    od::value child;
+    if (auto e = field.value().get(child)) return e;
+    error_code e;
+    if (key == "text") e = take_string(child, f.text, 1);
+    else if (key == "full_text") e = take_string(child, f.full_text, 1);
+    else if (key == "extended_tweet") e = read_extended(child, f, 1);
+    else if (key == "data") e = read_data(child, f, 1);
+    else e = json::check_value(child, 1);
+    if (e) return e;
+  }
+  return simdjson::SUCCESS;
+}
+
+extracted tweet(std::string_view s) { return {line_kind::tweet, std::string(s)}; }
 
 }  // namespace
 
 extracted extract_tweet_text(std::string_view line, text_mode mode) {
-  text_finder finder;
-  const bool ok = nlohmann::json::sax_parse(line.begin(), line.end(), &finder,
-                                            nlohmann::json::input_format_t::json, true);
-  if (!ok) return {line_kind::bad_json, {}};
-  if (!finder.root_is_object) return {line_kind::other, {}};
-  auto found = [](std::optional<std::string>& s) { return extracted{line_kind::tweet, std::move(*s)}; };
-  if (mode == text_mode::original) {
-    if (finder.text) return found(finder.text);
-    return {line_kind::other, {}};
+  // nlohmann's lexer, the reference, takes a NUL byte for the end of the input; in a string it
+  // would be an error either way (an unescaped control character, or an unclosed string).
+  if (const auto nul = line.find('\0'); nul != std::string_view::npos) line = line.substr(0, nul);
+  auto& reader = json::thread_reader();
+  od::document doc;
+  if (reader.iterate(line).get(doc)) return {line_kind::bad_json, {}};
+  od::json_type type;
+  if (doc.type().get(type)) return {line_kind::bad_json, {}};
+  found f;
+  error_code e;
+  if (type == od::json_type::object) {
+    od::object obj;
+    e = doc.get_object().get(obj);
+    if (!e) e = read_root(obj, f);
+  } else {
+    e = json::check_root(doc, type);
   }
-  if (finder.ext_full_text) return found(finder.ext_full_text);
-  if (finder.full_text) return found(finder.full_text);
-  if (finder.text) return found(finder.text);
-  if (finder.note_text) return found(finder.note_text);
-  if (finder.data_text) return found(finder.data_text);
+  if (!e && !json::at_end(doc)) e = simdjson::TRAILING_CONTENT;
+  if (e == json::too_deep) return extract_tweet_text_reference(line, mode);  // exact at any depth
+  if (e) return {line_kind::bad_json, {}};
+  if (type != od::json_type::object) return {line_kind::other, {}};
+  if (mode == text_mode::original) return f.text ? tweet(*f.text) : extracted{line_kind::other, {}};
+  for (const auto* s : {&f.ext_full_text, &f.full_text, &f.text, &f.note_text, &f.data_text})
+    if (*s) return tweet(**s);
   return {line_kind::other, {}};
 }
 

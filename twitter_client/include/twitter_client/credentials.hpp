@@ -1,5 +1,5 @@
 #pragma once
-// Twitter credentials from the environment or a KEY=VALUE file. Pure parsing; never logged.
+// Twitter and Mastodon credentials from the environment or a KEY=VALUE file. Pure parsing; never logged.
 #include <map>
 #include <optional>
 #include <string>
@@ -10,7 +10,7 @@ namespace twitter_client {
 /// The variable names the client reads.
 inline constexpr std::string_view credential_names[] = {
     "TWITTER_BEARER_TOKEN",  "TWITTER_CONSUMER_KEY",  "TWITTER_CONSUMER_SECRET",
-    "TWITTER_ACCESS_TOKEN",  "TWITTER_ACCESS_SECRET",
+    "TWITTER_ACCESS_TOKEN",  "TWITTER_ACCESS_SECRET", "MASTODON_TOKEN",
 };
 
 using credential_map = std::map<std::string, std::string, std::less<>>;

@@ -23,9 +23,8 @@ public:
         return;
       }
       if (partial_.empty() && !oversized_) {
-        // The common case: no copy. A line over the limit is dropped however it arrived.
-        if (nl > max_line_bytes) ++oversized_lines_;
-        else deliver(chunk.substr(0, nl), on_line);
+        if (nl <= max_line_bytes) deliver(chunk.substr(0, nl), on_line);  // the common case: no copy
+        else ++oversized_lines_;  // a whole line too long in one piece: as if kept piecewise
       } else {
         keep(chunk.substr(0, nl));
         if (!oversized_) deliver(partial_, on_line);

@@ -16,13 +16,18 @@
 namespace twitter_client {
 
 /// Where tweets come from; `automatic` is decided by the credentials found (default_source).
-enum class source_kind { automatic, synthetic, replay, standard_input, twitter, twitter_v1 };
+enum class source_kind { automatic, synthetic, replay, standard_input, twitter, twitter_v1, bluesky, mastodon };
 
-/// "synthetic", "replay", "stdin", "twitter", "twitter-v1" ("automatic" for the unset value).
+/// "synthetic", "replay", "stdin", "twitter", "twitter-v1", "bluesky", "mastodon" ("automatic"
+/// for the unset value).
 const char* name(source_kind kind);
 
 /// The kind a --source word names; nullopt for anything else.
 std::optional<source_kind> parse_source(std::string_view word);
+
+/// Bluesky's public Jetstream (no account needed) and the largest Mastodon instance.
+inline constexpr std::string_view default_jetstream_url = "wss://jetstream2.us-east.bsky.network/subscribe";
+inline constexpr std::string_view default_instance = "https://mastodon.social";
 
 struct config {
   source_kind source = source_kind::automatic;
@@ -36,7 +41,12 @@ struct config {
   std::vector<std::string> rules;  ///< twitter: filtered-stream rules replacing the old ones
   std::string api_url;             ///< empty: Twitter's own
   std::string credentials_file;
-  double stall_timeout_s = 0;  ///< 0: 90 s for v1.1, 20 s for v2
+  std::string jetstream_url = std::string(default_jetstream_url);  ///< bluesky: ws:// or wss://
+  std::string instance = std::string(default_instance);            ///< mastodon: http:// or https://
+  std::string stream = "public";    ///< mastodon: public, public:local or hashtag:TAG
+  std::vector<std::string> langs;   ///< bluesky, mastodon: forward only posts in these languages
+  std::string ca_file;              ///< trust this CA bundle for every TLS source (empty: the system's)
+  double stall_timeout_s = 0;  ///< 0: the source's default (stall_default)
   std::size_t queue_frames = 100'000;
   bool wait_when_full = false;  ///< --queue-full wait: the source waits instead of dropping
   double drain_timeout_s = 10;
@@ -44,6 +54,10 @@ struct config {
   double backoff_scale = 1.0;  ///< hidden, for tests: multiplies every Twitter reconnect delay
   common::cli::common_flags flags;  ///< --log-level, --stats-interval
 };
+
+/// The --stall-timeout default of a source: v1.1 90 s, v2 20 s, bluesky 30 s, mastodon 45 s
+/// (its heartbeats come every 15 s or so).
+double stall_default(source_kind resolved);
 
 /// The rate to pace at: --rate, or the source's default (synthetic 1000 tweets/s, others unlimited).
 double effective_rate(const config& cfg, source_kind resolved);

@@ -20,7 +20,12 @@ struct extracted {
   std::string text;
 };
 
-/// Extracts the text of one stream line (a JSON object) without building a DOM.
+/// Extracts the text of one stream line (a JSON object) with simdjson On-Demand, building no DOM.
+/// A line is a tweet when it is valid JSON and the text's path holds a string (last key wins).
 extracted extract_tweet_text(std::string_view line, text_mode mode = text_mode::full);
+
+/// The same result through nlohmann's SAX parser (the reader before simdjson): the reference the
+/// fast one is tested against, and what it falls back to for lines nested deeper than 1000.
+extracted extract_tweet_text_reference(std::string_view line, text_mode mode = text_mode::full);
 
 }  // namespace twitter_client

@@ -1,0 +1,118 @@
+#include "json_reader.hpp"
+
+#include <cmath>
+#include <cstring>
+
+namespace twitter_client::json {
+
+namespace {
+// Above this, a reader's buffers are shrunk again once a smaller document comes.
+constexpr std::size_t keep_capacity = 1 << 20;
+
+// nlohmann's parser, the reference, refuses numbers that do not fit a double; so does this.
+simdjson::error_code check_number(double d) { return std::isfinite(d) ? simdjson::SUCCESS : simdjson::NUMBER_ERROR; }
+}  // namespace
+
+simdjson::simdjson_result<od::document> reader::iterate(std::string_view bytes) {
+  if (bytes.size() <= keep_capacity && parser_.capacity() > keep_capacity) parser_ = od::parser{};
+  if (bytes.size() <= keep_capacity && padded_.size() > keep_capacity + simdjson::SIMDJSON_PADDING) {
+    padded_.clear();
+    padded_.shrink_to_fit();
+  }
+  // A UTF-8 byte order mark is allowed before the document (RFC 8259 section 8.1), as nlohmann has it.
+  if (bytes.size() >= 3 && bytes.substr(0, 3) == "\xEF\xBB\xBF") bytes.remove_prefix(3);
+  if (padded_.size() < bytes.size() + simdjson::SIMDJSON_PADDING) padded_.resize(bytes.size() + simdjson::SIMDJSON_PADDING);
+  if (!bytes.empty()) std::memcpy(padded_.data(), bytes.data(), bytes.size());
+  return parser_.iterate(simdjson::padded_string_view(padded_.data(), bytes.size(), padded_.size()));
+}
+
+reader& thread_reader() {
+  thread_local reader r;
+  return r;
+}
+
+simdjson::error_code check_value(od::value v, int depth) {
+  od::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  return check_value(v, type, depth);
+}
+
+simdjson::error_code check_value(od::value v, od::json_type type, int depth) {
+  switch (type) {
+    case od::json_type::object: {
+      if (depth >= max_depth) return too_deep;
+      od::object obj;
+      if (auto e = v.get_object().get(obj)) return e;
+      for (auto field : obj) {
+        std::string_view key;
+        if (auto e = field.unescaped_key().get(key)) return e;
+        od::value child;
+        if (auto e = field.value().get(child)) return e;
+        if (auto e = check_value(child, depth + 1)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      if (depth >= max_depth) return too_deep;
+      od::array arr;
+      if (auto e = v.get_array().get(arr)) return e;
+      for (auto element : arr) {
+        od::value child;
+        if (auto e = element.get(child)) return e;
+        if (auto e = check_value(child, depth + 1)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      return v.get_string().get(s);
+    }
+    case od::json_type::number: {
+      double d;
+      if (auto e = v.get_double().get(d)) return e;
+      return check_number(d);
+    }
+    case od::json_type::boolean: {
+      bool b;
+      return v.get_bool().get(b);
+    }
+    case od::json_type::null: {
+      bool null = false;
+      if (auto e = v.is_null().get(null)) return e;
+      return null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+simdjson::error_code check_root(od::document& doc, od::json_type type) {
+  switch (type) {
+    case od::json_type::object:
+    case od::json_type::array: {
+      od::value v;
+      if (auto e = doc.get_value().get(v)) return e;
+      return check_value(v, type, 0);
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      return doc.get_string().get(s);
+    }
+    case od::json_type::number: {
+      double d;
+      if (auto e = doc.get_double().get(d)) return e;
+      return check_number(d);
+    }
+    case od::json_type::boolean: {
+      bool b;
+      return doc.get_bool().get(b);
+    }
+    case od::json_type::null: {
+      bool null = false;
+      if (auto e = doc.is_null().get(null)) return e;
+      return null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+}  // namespace twitter_client::json
