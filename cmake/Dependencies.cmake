@@ -6,6 +6,7 @@ find_package(CLI11 2.1 REQUIRED)
 find_package(doctest 2.4 REQUIRED)
 find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED)
+find_package(ZLIB REQUIRED)
 # twitter_client: simdjson On-Demand for the JSON hot path (libsimdjson-dev), Boost.Beast for
 # Jetstream's WebSocket (header-only, libboost-dev), libxml2's HTML parser for Mastodon statuses.
 find_package(simdjson 3.0 REQUIRED)

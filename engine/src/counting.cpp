@@ -21,6 +21,25 @@ counting::counting(const config& cfg) {
   else all_time_.emplace(cfg.top);
 }
 
+std::string counting::save() const {
+  std::string out;
+  bytes_out b(out);
+  if (window_) window_->save(b);
+  else all_time_->save(b);
+  return out;
+}
+
+bool counting::restore(std::string_view bytes, std::string& why) {
+  bytes_in in(bytes);
+  const bool ok = window_ ? window_->restore(in, why) : all_time_->restore(in);
+  if (ok && in.left() != 0) {
+    why = std::to_string(in.left()) + " bytes left over";
+    return false;
+  }
+  if (!ok && why.empty()) why = "malformed";
+  return ok;
+}
+
 void tweet_tags::start(std::string_view tweet) {
   if (rule_ == hashtag_rule::python) {
     cursor_ = hashtag_cursor(tweet);

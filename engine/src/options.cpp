@@ -34,6 +34,15 @@ std::vector<common::host_port> parse_address_list(const std::string& text) {
 
 }  // namespace
 
+std::string describe_state_settings(const config& cfg) {
+  std::string out = "window=" + common::format_duration(cfg.window);
+  if (cfg.window.count() > 0) out += " slide=" + common::format_duration(cfg.slide);
+  out += cfg.score == score_kind::trend ? " score=trend min-count=" + std::to_string(cfg.min_count) : " score=count";
+  out += cfg.hashtags == hashtag_rule::twitter_text ? " hashtags=twitter-text" : " hashtags=python";
+  out += cfg.normalize == normalization::nfkc_lower ? " normalize=nfkc-lower" : " normalize=none";
+  return out;
+}
+
 std::string describe_counting(const config& cfg) {
   std::string out = cfg.window.count() == 0 ? "all-time" : "last " + common::format_duration(cfg.window);
   if (cfg.window.count() > 0) out += " (slides of " + common::format_duration(cfg.slide) + ")";
@@ -118,6 +127,28 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
       ->type_name("WHEN")
       ->capture_default_str()
       ->check(CLI::IsMember({"every-event", "on-change"}));
+  std::string fsync = "interval", fsync_interval = "50ms", checkpoint_interval = "1m";
+  auto* durable = app.add_option_group("durable state", "Nothing lost (off by default: the original kept memory only)");
+  durable->add_option("--state-dir", cfg.state_dir,
+                      "Keep the whole state in DIR: a crash or a kill -9 loses nothing acknowledged, and\n"
+                      "an engine started again on DIR goes on from where it was")
+      ->type_name("DIR");
+  durable->add_option("--fsync", fsync,
+                      "always: flush every batch to the disk before acknowledging it; interval: every\n"
+                      "--fsync-interval (group commit); never: leave it to the kernel (survives a\n"
+                      "kill -9, not a power cut)")
+      ->type_name("WHEN")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"always", "interval", "never"}));
+  durable->add_option("--fsync-interval", fsync_interval, "How often the log is flushed with --fsync interval")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  durable->add_option("--checkpoint-interval", checkpoint_interval,
+                      "How often a snapshot of the whole state is written (the log behind it is cut)")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  durable->add_flag("--dump-state", cfg.dump_state,
+                    "Print the state held in --state-dir (a JSON line per hashtag, first seen first) and exit");
   common::cli::add_common_flags(app, cfg.flags);
 
   // machida's command line from the tutorial, accepted unchanged and ignored: this engine has the
@@ -175,6 +206,16 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
     cfg.slide = std::max<std::chrono::nanoseconds>(cfg.window / 60, std::chrono::milliseconds(1));
     if (cfg.slide > cfg.window) cfg.slide = cfg.window;
   }
+  cfg.fsync = fsync == "always" ? fsync_policy::always : fsync == "never" ? fsync_policy::never : fsync_policy::interval;
+  const auto fsync_every = common::parse_duration(fsync_interval);
+  if (!fsync_every || *fsync_every < std::chrono::milliseconds(1) || *fsync_every > std::chrono::minutes(1))
+    return usage("--fsync-interval", "'" + fsync_interval + "' is not a duration from 1ms to 1m");
+  cfg.fsync_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*fsync_every);
+  const auto checkpoint_every = common::parse_duration(checkpoint_interval);
+  if (!checkpoint_every || *checkpoint_every < std::chrono::milliseconds(100))
+    return usage("--checkpoint-interval", "'" + checkpoint_interval + "' is not a duration of at least 100ms");
+  cfg.checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*checkpoint_every);
+  if (cfg.dump_state && cfg.state_dir.empty()) return usage("--dump-state", "needs --state-dir");
   if (cfg.score == score_kind::trend && cfg.window.count() == 0)
     return usage("--score", "trend compares a window with the one before it: it needs --window");
   cfg.receiver_timeout = std::chrono::milliseconds(static_cast<long long>(receiver_timeout_s * 1000));

@@ -164,6 +164,12 @@ void top_counter::rebuild_table_and_top() {
   changed_ = false;
 }
 
+std::size_t top_counter::memory_bytes() const noexcept {
+  return slots_.capacity() * sizeof(std::uint64_t) +
+         (offset_.capacity() + length_.capacity() + display_.capacity() + rank_.capacity()) * sizeof(std::uint32_t) +
+         counts_.capacity() * sizeof(std::int64_t) + top_.capacity() * sizeof(entry);
+}
+
 wire::record::top_list top_counter::top() const {
   wire::record::top_list t;
   for (const auto& e : top_) {

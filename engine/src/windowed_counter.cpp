@@ -484,6 +484,12 @@ std::size_t windowed_counter::pairs() const noexcept {
   return n;
 }
 
+std::size_t windowed_counter::memory_bytes() const noexcept {
+  std::size_t slots = 0;
+  for (const auto& slot : slots_) slots += slot.capacity() * sizeof(pair);
+  return bytes_per_tag() * live_ + slots;
+}
+
 std::size_t windowed_counter::bytes_per_tag() const noexcept {
   if (live_ == 0) return 0;
   const std::size_t bytes =

@@ -15,6 +15,7 @@
 #include "fragments.hpp"
 #include "twitter_client/credentials.hpp"
 #include "twitter_client/frame_queue.hpp"
+#include "twitter_client/unacked_frames.hpp"
 #include "twitter_client/jetstream.hpp"
 #include "twitter_client/lang_filter.hpp"
 #include "twitter_client/line_splitter.hpp"
@@ -1034,4 +1035,37 @@ TEST_CASE("mastodon: HTML nested 100,000 deep converts without recursion; size i
   CHECK(mastodon::html_to_text(deep) == "#deep");
   const std::string huge(mastodon::max_html_bytes + 10, 'x');
   CHECK(mastodon::html_to_text(huge).size() == mastodon::max_html_bytes);
+}
+
+TEST_CASE("unacked frames: numbered in order, released by acks, a cut batch keeps its tail") {
+  using twitter_client::frame_batch;
+  using twitter_client::unacked_frames;
+  auto batch_of = [](std::initializer_list<const char*> texts) {
+    frame_batch b;
+    for (const char* t : texts) {
+      wire::frame::encode_tweet(t, b.bytes);
+      ++b.frames;
+    }
+    return b;
+  };
+  unacked_frames u;
+  CHECK(u.first() == 1);
+  CHECK(u.add(batch_of({"#a", "#b", "#c"})).first == 1);
+  CHECK(u.add(batch_of({"#d", "#e"})).first == 4);
+  CHECK(u.next() == 6);
+  CHECK(u.frames() == 5);
+  CHECK(u.ack(0) == 0);
+  CHECK(u.ack(2) == 2);  // inside the first batch
+  CHECK(u.first() == 3);
+  CHECK(payloads(u.batches().front().batch.pending()) == std::vector<std::string>{"#c"});
+  CHECK(u.ack(2) == 0);  // an old ack again changes nothing
+  CHECK(u.ack(4) == 2);
+  CHECK(u.first() == 5);
+  CHECK(u.frames() == 1);
+  auto left = u.take_all();
+  REQUIRE(left.size() == 1);
+  CHECK(payloads(left.front().pending()) == std::vector<std::string>{"#e"});
+  CHECK(u.empty());
+  CHECK(u.first() == 6);  // numbers go on: the engine has seen up to 5
+  CHECK(u.ack(100) == 0);
 }

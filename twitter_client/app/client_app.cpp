@@ -105,7 +105,8 @@ common::stats_line stats_of(const client_stats& s, const frame_queue& q, double 
       .add("queued", q.frames())
       .add("engine_reconnects", s.engine_reconnects.load())
       .add("stream_reconnects", s.stream_reconnects.load())
-      .add("tweets_per_s", tweets_per_second);
+      .add("tweets_per_s", tweets_per_second)
+      .add("acked", s.acked.load());
   if (live(source)) line.add("ignored", s.ignored.load()).add("duplicates", s.duplicates.load()).add("other_lang", s.other_lang.load());
   return line;
 }
@@ -168,7 +169,7 @@ int run(const config& cfg, common::stop_signals& signals) {
   const curl_global curl;
   client_stats stats;
   frame_queue queue(cfg.queue_frames, std::size_t{1} << 30);
-  engine_link link(cfg.engine, queue, stats);
+  engine_link link(cfg.engine, queue, stats, cfg.acknowledged, cfg.queue_frames);
   std::thread sender([&] { link.run(); });
 
   const std::string where = source == source_kind::bluesky  ? " (" + cfg.jetstream_url + ")"
@@ -235,7 +236,7 @@ int run(const config& cfg, common::stop_signals& signals) {
 
   log::info("done: " + stats_of(stats, queue, rate_since_last(clock_type::now()), source).add("lost", stats.lost.load()).str());
   if (!source_ok) return 1;
-  if (!life->stop && stats.lost.load() > 0) return 1;
+  if (!life->stop && (stats.lost.load() > 0 || stats.unconfirmed.load() > 0)) return 1;
   return 0;
 }
 

@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <exception>
+#include <random>
 #include <utility>
 #include <variant>
 
 #include "common/backoff.hpp"
 #include "common/log.hpp"
+#include "wire/delivery.hpp"
+#include "wire/frame.hpp"
 
 namespace twitter_client {
 
@@ -24,10 +27,27 @@ constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds connect_timeout{3};
 /// "unreachable" is logged on the first failure, then once every this many (about a minute at 5 s).
 constexpr int unreachable_log_every = 12;
+/// How long an engine has to answer the hello: ours answers at once; the original never does.
+constexpr std::chrono::milliseconds welcome_timeout{1000};
+/// Bytes of control frames from the engine held at most while incomplete (they are tiny).
+constexpr std::size_t max_control_bytes = 64 * 1024;
+
+std::uint64_t random_session() {
+  std::random_device rd;
+  std::uint64_t v = 0;
+  while (v == 0) v = (std::uint64_t{rd()} << 32) ^ rd();
+  return v;
+}
 }  // namespace
 
-engine_link::engine_link(common::host_port engine, frame_queue& queue, client_stats& stats)
-    : engine_(std::move(engine)), queue_(queue), stats_(stats) {
+engine_link::engine_link(common::host_port engine, frame_queue& queue, client_stats& stats, bool acknowledged,
+                         std::size_t max_unacked)
+    : engine_(std::move(engine)),
+      queue_(queue),
+      stats_(stats),
+      offer_acks_(acknowledged),
+      max_unacked_(std::max<std::size_t>(1, max_unacked)),
+      session_(random_session()) {
   wake_.expires_at(clock::time_point::max());
   deadline_timer_.expires_at(clock::time_point::max());
   // How the coroutine waits for frames: it must not block inside the queue (the same thread
@@ -63,6 +83,11 @@ void engine_link::run() {
     io_.run();
   } catch (const std::exception& e) {
     common::log::error(std::string("engine link failed: ") + e.what());
+  }
+  if (!unacked_.empty()) {
+    stats_.unconfirmed.fetch_add(unacked_.frames(), std::memory_order_relaxed);
+    common::log::warn(std::to_string(unacked_.frames()) + " frames were sent but not acknowledged by the engine at " +
+                      common::to_string(engine_) + " before the drain timeout (it may or may not have counted them)");
   }
   const std::size_t left = queue_.frames();
   if (left > 0) {
@@ -101,14 +126,40 @@ awaitable<void> engine_link::send_loop() {
       ever_connected_ = true;
       failures = 0;
       delay.reset();
-      asio::co_spawn(io_, watch_for_close(++generation_), asio::detached);
+      asio::co_spawn(io_, watch_engine(++generation_), asio::detached);
+      if (!co_await greet()) continue;  // the connection went: reconnect
+    }
+    apply_acks();
+    if (welcomed_ && resend_at_ < unacked_.batches().size()) {  // first what the last connection left unacknowledged
+      std::size_t written = 0;
+      const std::string_view bytes = unacked_.batches()[resend_at_].batch.pending();
+      if (co_await write_bytes(bytes, written)) ++resend_at_;
+      continue;
+    }
+    if (welcomed_ && unacked_.frames() >= max_unacked_) {  // wait for acks before sending more
+      wake_.expires_at(deadline_);
+      co_await wake_.async_wait(use_nothrow);
+      continue;
     }
     auto batch = queue_.try_pop();
     if (!batch) {
       if (finished_and_empty()) break;
-      // Until a push, the source's end, the engine leaving or the deadline cancels it.
+      // Until a push, an ack, the source's end, the engine leaving or the deadline cancels it.
       wake_.expires_at(deadline_);
       co_await wake_.async_wait(use_nothrow);
+      continue;
+    }
+    if (welcomed_) {
+      // Numbered and kept until acknowledged; written from the kept copy, which acks only
+      // release between writes (apply_acks), never while one is in flight.
+      const std::size_t frames = batch->frames;
+      unacked_.add(std::move(*batch));
+      std::size_t written = 0;
+      const std::string_view bytes = unacked_.batches().back().batch.pending();
+      if (co_await write_bytes(bytes, written)) {
+        stats_.sent.fetch_add(frames, std::memory_order_relaxed);
+        resend_at_ = unacked_.batches().size();
+      }
       continue;
     }
     if (!co_await write_batch(*batch)) queue_.requeue_front(std::move(*batch));
@@ -135,6 +186,51 @@ awaitable<std::error_code> engine_link::connect() {
   co_return err;
 }
 
+awaitable<bool> engine_link::greet() {
+  welcomed_ = false;
+  resend_at_ = 0;
+  if (!offer_acks_) co_return true;
+  std::string hello;
+  wire::frame::encode_payload(wire::delivery::encode(wire::delivery::hello{session_, unacked_.first()}), hello);
+  std::size_t written = 0;
+  if (!co_await write_bytes(hello, written)) co_return false;
+  const auto until = std::min(clock::now() + welcome_timeout, deadline_);
+  while (!welcomed_ && !peer_gone_ && socket_.is_open() && clock::now() < until) {
+    wake_.expires_at(until);
+    co_await wake_.async_wait(use_nothrow);
+  }
+  if (welcomed_) {
+    common::log::info("the engine acknowledges delivery: frames are kept until it holds them" +
+                      std::string(unacked_.empty() ? "" : ", " + std::to_string(unacked_.frames()) + " sent again"));
+    co_return true;
+  }
+  if (!unacked_.empty()) {  // this engine does not acknowledge: what the last one did not is sent plainly
+    auto left = unacked_.take_all();
+    for (auto it = left.rbegin(); it != left.rend(); ++it) queue_.requeue_front(std::move(*it));
+  }
+  co_return socket_.is_open() && !peer_gone_;
+}
+
+void engine_link::apply_acks() {
+  if (acked_upto_ < unacked_.first()) return;
+  const std::size_t before = unacked_.batches().size();
+  stats_.acked.fetch_add(unacked_.ack(acked_upto_), std::memory_order_relaxed);
+  // Batches released from the front were sent already on this connection (or were resent).
+  const std::size_t gone = before - unacked_.batches().size();
+  resend_at_ = resend_at_ > gone ? resend_at_ - gone : 0;
+}
+
+awaitable<bool> engine_link::write_bytes(std::string_view bytes, std::size_t& written) {
+  auto [err, n] = co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()), use_nothrow);
+  written = n;
+  if (err && !(err == asio::error::operation_aborted && past_deadline())) {
+    common::log::warn("engine " + common::to_string(engine_) + " connection lost (" + err.message() +
+                      "); reconnecting");
+    close_socket(false);
+  }
+  co_return !err;
+}
+
 awaitable<bool> engine_link::write_batch(frame_batch& batch) {
   const std::string_view pending = batch.pending();
   auto [err, written] = co_await asio::async_write(socket_, asio::buffer(pending.data(), pending.size()), use_nothrow);
@@ -152,17 +248,42 @@ awaitable<bool> engine_link::write_batch(frame_batch& batch) {
   co_return batch.frames == 0;
 }
 
-awaitable<void> engine_link::watch_for_close(std::uint64_t generation) {
-  // The engine never talks back: a read that completes with an error means it went away (EOF or
-  // a reset), noticed even while no frame is being written. Bytes it sends anyway are dropped.
-  char sink[4096];
+awaitable<void> engine_link::watch_engine(std::uint64_t generation) {
+  // The original engine never talks back: a read that completes with an error means it went
+  // away (EOF or a reset), noticed even while no frame is being written. Ours sends framed
+  // control messages: a welcome after the hello, then acks.
+  char chunk[4096];
+  std::string held;
   while (true) {
-    auto [err, n] = co_await socket_.async_read_some(asio::buffer(sink), use_nothrow);
+    auto [err, n] = co_await socket_.async_read_some(asio::buffer(chunk), use_nothrow);
     if (generation != generation_ || err == asio::error::operation_aborted) co_return;
-    if (!err) continue;
-    peer_gone_ = true;
-    wake_.cancel();
-    co_return;
+    if (err) {
+      peer_gone_ = true;
+      wake_.cancel();
+      co_return;
+    }
+    held.append(chunk, n);
+    std::size_t at = 0;
+    bool woke = false;
+    while (true) {
+      const auto d = wire::frame::decode(std::string_view(held).substr(at));
+      if (!d) {
+        if (d.state == wire::status::bad) held.clear(), at = 0;  // not ours: ignored, as the original would
+        break;
+      }
+      at += d.consumed;
+      if (!wire::delivery::is_control(d.value)) continue;
+      if (const auto w = wire::delivery::parse_welcome(d.value)) {
+        welcomed_ = true;
+        woke = true;
+      } else if (const auto a = wire::delivery::parse_ack(d.value)) {
+        acked_upto_ = std::max(acked_upto_, a->upto);
+        woke = true;
+      }
+    }
+    held.erase(0, at);
+    if (held.size() > max_control_bytes) held.clear();
+    if (woke) wake_.cancel();
   }
 }
 

@@ -1,7 +1,10 @@
 #pragma once
 // The link to the engine: one thread runs its own io_context, whose coroutine writes whole frames
-// from the queue to one TCP connection, reconnecting with back-off; it never splits or repeats a
-// frame across connections.
+// from the queue to one TCP connection, reconnecting with back-off. With acknowledged delivery
+// (wire/delivery.hpp) each connection starts with a hello; an engine that answers with a welcome
+// acknowledges frames once its state holds them, and the link keeps every frame until then and
+// sends it again after a reconnect: the engine skips what it applied, so each counts once. An
+// engine that does not answer (the original) gets plain frames, never split or repeated.
 #include <asio.hpp>
 
 #include <chrono>
@@ -11,6 +14,7 @@
 #include "common/hostport.hpp"
 #include "stats.hpp"
 #include "twitter_client/frame_queue.hpp"
+#include "twitter_client/unacked_frames.hpp"
 
 namespace twitter_client {
 
@@ -19,7 +23,9 @@ public:
   using clock = std::chrono::steady_clock;
 
   /// Registers with the queue's on_ready; the link must outlive every push into the queue.
-  engine_link(common::host_port engine, frame_queue& queue, client_stats& stats);
+  /// `acknowledged`: offer acknowledged delivery; at most `max_unacked` frames wait for an ack.
+  engine_link(common::host_port engine, frame_queue& queue, client_stats& stats, bool acknowledged = true,
+              std::size_t max_unacked = 100'000);
   ~engine_link();
   engine_link(const engine_link&) = delete;
   engine_link& operator=(const engine_link&) = delete;
@@ -35,11 +41,14 @@ private:
   asio::awaitable<void> send_loop();
   asio::awaitable<std::error_code> connect();
   asio::awaitable<bool> write_batch(frame_batch& batch);
-  asio::awaitable<void> watch_for_close(std::uint64_t generation);
+  asio::awaitable<void> watch_engine(std::uint64_t generation);
+  asio::awaitable<bool> greet();
+  asio::awaitable<bool> write_bytes(std::string_view bytes, std::size_t& written);
   asio::awaitable<void> watch_deadline();
   asio::awaitable<void> sleep_until(clock::time_point until);
   bool past_deadline() const { return clock::now() >= deadline_; }
-  bool finished_and_empty() const { return source_finished_ && queue_.frames() == 0; }
+  bool finished_and_empty() const { return source_finished_ && queue_.frames() == 0 && unacked_.empty(); }
+  void apply_acks();
   void close_socket(bool graceful);
 
   common::host_port engine_;
@@ -56,6 +65,14 @@ private:
   std::uint64_t generation_ = 0;  // counts connections; a watcher acts only on its own
   bool peer_gone_ = false;        // the engine's side of this connection ended
   bool ever_connected_ = false;
+  // Acknowledged delivery:
+  bool offer_acks_;
+  std::size_t max_unacked_;
+  std::uint64_t session_;          // chosen at random, for the life of the process
+  bool welcomed_ = false;          // this connection's engine answered the hello
+  std::uint64_t acked_upto_ = 0;   // the highest ack read, applied between writes
+  unacked_frames unacked_;
+  std::size_t resend_at_ = 0;      // kept batches already sent on this connection
 };
 
 }  // namespace twitter_client

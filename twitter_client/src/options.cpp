@@ -101,6 +101,15 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   app.add_option("--queue", cfg.queue_frames, "frames held while the engine is slow or away")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
       ->capture_default_str();
+  std::string delivery = "plain";
+  app.add_option("--delivery", delivery,
+                 "plain: frames only, as the original client writes them; acked: our engine acknowledges\n"
+                 "frames once it holds them (durably with its --state-dir), and the client keeps them\n"
+                 "until then and sends them again after a reconnect: each tweet counted once (an engine\n"
+                 "that does not acknowledge, the original, gets plain frames)")
+      ->type_name("HOW")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"plain", "acked"}));
   app.add_option("--queue-full", queue_full, "when the queue is full: drop the oldest frames, or wait")
       ->check(CLI::IsMember({"drop", "wait"}))
       ->capture_default_str();
@@ -117,6 +126,7 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   if (auto stop = common::cli::parse(app, argc, argv)) return {std::nullopt, *stop};
   cfg.source = source.empty() ? source_kind::automatic : *parse_source(source);
   cfg.wait_when_full = queue_full == "wait";
+  cfg.acknowledged = delivery == "acked";
   cfg.text = text == "original" ? text_mode::original : text_mode::full;
   if (cfg.source == source_kind::replay && cfg.file.empty()) {
     app.exit(CLI::ValidationError("--source replay needs --file"));

@@ -44,6 +44,20 @@ public:
 
   std::uint64_t events() const noexcept { return window_ ? window_->events() : all_time_->events(); }
   std::size_t distinct() const noexcept { return window_ ? window_->distinct() : all_time_->distinct(); }
+  std::size_t memory_bytes() const noexcept { return window_ ? window_->memory_bytes() : all_time_->memory_bytes(); }
+
+  /// The whole state, as bytes (see the counters' save()).
+  std::string save() const;
+  /// Replaces the state with saved bytes; false (`why` says why) leaves an empty state.
+  bool restore(std::string_view bytes, std::string& why);
+
+  /// Calls f(tag, number, count in the window) for every tag held, first seen first: the number
+  /// is the all-time count or the window's score.
+  template <class F>
+  void for_each_tag(F&& f) const {
+    if (window_) window_->for_each_tag(f);
+    else all_time_->for_each_tag([&](std::string_view tag, std::int64_t count) { f(tag, count, count); });
+  }
 
 private:
   std::optional<top_counter> all_time_;

@@ -20,6 +20,9 @@ enum class hashtag_rule { python, twitter_text };
 enum class normalization { none, nfkc_lower };
 /// When a record is written: one per hashtag (the original), or only when the top N changed.
 enum class emit_policy { every_event, on_change };
+/// When the state log is flushed to the disk: after every batch, every interval, or never (the
+/// kernel writes it back; a kill -9 loses nothing, a power cut may).
+enum class fsync_policy { always, interval, never };
 
 struct config {
   std::vector<common::host_port> in{{"127.0.0.1", 8002}};  ///< where the engine listens for tweets
@@ -37,6 +40,11 @@ struct config {
   score_kind score = score_kind::count;  ///< what ranks the top N
   std::int64_t min_count = 5;          ///< trend: the least count in the window that can score
   emit_policy emit = emit_policy::every_event;
+  std::string state_dir;               ///< where the state survives crashes; empty: memory only
+  fsync_policy fsync = fsync_policy::interval;
+  std::chrono::milliseconds fsync_interval{50};
+  std::chrono::milliseconds checkpoint_interval{60'000};
+  bool dump_state = false;             ///< print the state in --state-dir and exit
   common::cli::common_flags flags;           ///< --log-level, --stats-interval
   std::vector<std::string> machida_options;  ///< machida-only options seen, as given
 };
@@ -44,6 +52,10 @@ struct config {
 /// "all-time, count" or "last 5m (slides of 5s), trend score, twitter-text hashtags, NFKC+lowercase,
 /// on change": the options in words, for the start-up log line.
 std::string describe_counting(const config& cfg);
+
+/// What the state is counted with: a state directory holds the settings it was made with, and an
+/// engine counting otherwise refuses it (--top and the emission policy do not matter).
+std::string describe_state_settings(const config& cfg);
 
 /// Parses the command line: the config, or the exit code to stop with (CLI11 printed why).
 common::cli::outcome<config> parse_options(int argc, const char* const* argv);

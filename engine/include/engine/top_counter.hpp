@@ -37,6 +37,8 @@ public:
 
   std::size_t distinct() const noexcept { return counts_.size(); }
   std::uint64_t events() const noexcept { return events_; }
+  /// Bytes held by the tables and counters, beyond the hashtags' text (capacity, not size).
+  std::size_t memory_bytes() const noexcept;
 
   /// Appends the whole state: every tag in first-seen order, with its spelling and count.
   void save(bytes_out& out) const;

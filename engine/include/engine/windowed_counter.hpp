@@ -74,6 +74,8 @@ public:
   std::size_t pairs() const noexcept;                            ///< (tag, slot) counters held
   /// Bytes of state per held tag beyond its text (tables, counters, tree), for the benchmark.
   std::size_t bytes_per_tag() const noexcept;
+  /// Bytes held by the tables, counters, tree and slots, beyond the hashtags' text (capacity).
+  std::size_t memory_bytes() const noexcept;
 
   /// Appends the whole state: the options it was made with, every tag held (spelling, first-seen
   /// order) and every kept slot's counts.

@@ -50,6 +50,11 @@ struct config {
   std::size_t queue_frames = 100'000;
   bool wait_when_full = false;  ///< --queue-full wait: the source waits instead of dropping
   double drain_timeout_s = 10;
+  /// --delivery acked: open each engine connection with a hello; an engine that answers (ours)
+  /// acknowledges frames, which are kept and sent again after a reconnect until it does (an
+  /// engine that does not answer gets plain frames). plain (the default): frames only, exactly
+  /// as the original client writes them.
+  bool acknowledged = false;
   text_mode text = text_mode::full;
   double backoff_scale = 1.0;  ///< hidden, for tests: multiplies every Twitter reconnect delay
   common::cli::common_flags flags;  ///< --log-level, --stats-interval

@@ -1,0 +1,5 @@
+if(TARGET trend::engine_logic)
+  add_executable(engine_state_test ${CMAKE_CURRENT_LIST_DIR}/engine_state_test.cpp)
+  target_link_libraries(engine_state_test PRIVATE trend::engine_logic trend::warnings doctest::doctest)
+  doctest_discover_tests(engine_state_test TEST_PREFIX "engine state: ")
+endif()
