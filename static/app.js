@@ -13,6 +13,7 @@
   var ANIMATION_MS = 250;         // a bar chart update animates this long, when it may
   var HISTORY_REDRAW_MS = 500;    // the line chart is drawn again at most this often
   var RECONNECT_MS = 5000;        // a closed event stream is opened again after this long
+  var MAX_PAST_LINES = 50;        // tags that left the top keep their lines, the last 50 of them
   var FSI = '\u2068', PDI = '\u2069';  // first-strong isolate: a tag's own direction, in any text
 
   // ---- pure logic (window.trendDashboard.logic, tested in the browser) ---------------------------
@@ -104,24 +105,33 @@
     return lines.length ? lines : [''];
   }
 
-  // One series per tag of the history: the current tags first, in their order, then the ones
-  // that left the top (they keep their past points). Each point is {x: t, y: count}, y null
-  // where the tag was not in that snapshot, so its line breaks there.
-  function lineSeries(history, currentLabels) {
-    var order = currentLabels.slice();
-    var seen = new Set(order);
-    history.forEach(function (s) {
-      s.labels.forEach(function (l) { if (!seen.has(l)) { seen.add(l); order.push(l); } });
+  // One series per tag of the history: the current tags first, in their order, then up to
+  // `maxPast` of the ones that left the top, those seen last first (they keep their past points).
+  // Each point is {x: t, y: count}; a {x, y: null} point where a tag was absent breaks its line.
+  // One pass over the snapshots, so a history of many tags costs its size, not tags x snapshots.
+  function lineSeries(history, currentLabels, maxPast) {
+    var byLabel = new Map();
+    history.forEach(function (s, i) {
+      s.labels.forEach(function (label, at) {
+        var series = byLabel.get(label);
+        if (!series) { series = { label: label, points: [], last: -1 }; byLabel.set(label, series); }
+        if (series.last >= 0 && series.last < i - 1) series.points.push({ x: history[series.last + 1].t, y: null });
+        if (series.last === i) return;  // a tag twice in one snapshot: its first place counts
+        series.points.push({ x: s.t, y: s.counts[at] });
+        series.last = i;
+      });
     });
     var current = new Set(currentLabels);
-    return order.map(function (label) {
-      var points = history.map(function (s) {
-        var at = s.labels.indexOf(label);
-        return { x: s.t, y: at < 0 ? null : s.counts[at] };
-      });
-      return { label: label, current: current.has(label), points: points };
-    }).filter(function (series) {
-      return series.points.some(function (p) { return p.y !== null; });
+    var out = [];
+    currentLabels.forEach(function (label) {
+      var series = byLabel.get(label);
+      if (series && out.indexOf(series) < 0) { series.current = true; out.push(series); }
+    });
+    var past = [];
+    byLabel.forEach(function (series) { if (!current.has(series.label)) { series.current = false; past.push(series); } });
+    past.sort(function (a, b) { return b.last - a.last; });
+    return out.concat(past.slice(0, maxPast === undefined ? past.length : maxPast)).map(function (series) {
+      return { label: series.label, current: series.current, points: series.points };
     });
   }
 
@@ -247,7 +257,9 @@
           legend: { display: false },
           tooltip: {
             callbacks: {
-              title: function (items) { return items.length ? wrap(state.labels[items[0].dataIndex], 40) : ''; },
+              title: function (items) {
+                return items.length ? wrap(items[0].chart.data.labels[items[0].dataIndex], 40) : '';
+              },
               label: function (item) { return ' ' + item.formattedValue; }
             }
           }
@@ -413,7 +425,7 @@
     if (!lines) return;
     lastLineRender = performance.now();
     var faded = cssVar('--faded');
-    lines.data.datasets = lineSeries(state.history, state.labels).map(function (s) {
+    lines.data.datasets = lineSeries(state.history, state.labels, MAX_PAST_LINES).map(function (s) {
       var colour = s.current ? colourOf(s.label) : faded;
       return {
         label: s.label, data: s.points, borderColor: colour, backgroundColor: colour,

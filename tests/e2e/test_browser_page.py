@@ -63,8 +63,9 @@ def test_three_updates_a_second_apart_are_three_points_and_a_tag_that_drops_out_
     post(url, tags[:9] + ["#newcomer"], list(range(120, 110, -1)))
     wait_until(lambda: shows(browser, tags[:9] + ["#newcomer"], list(range(120, 110, -1))), timeout=5,
                message="the third update")
-    history = requests.get(url + "/history", timeout=5).json()
-    assert len(history) == 3
+    # /history's shared body is at most a second old: wait for the one with all three.
+    history = wait_until(lambda: (h := requests.get(url + "/history", timeout=5).json()) and len(h) == 3 and h,
+                         timeout=3, message="three snapshots in /history")
     times = [s["t"] for s in history]
 
     def lines_are_right():
@@ -138,7 +139,10 @@ def test_markers_compare_with_the_snapshot_a_minute_earlier(procs, browser):
                 none: L.referenceSnapshot([h[0]], t0, 60000),
                 shortened: L.shorten('#' + '\\ud83d\\ude00'.repeat(40), 10),
                 colours: Array.from(L.assignColors(L.assignColors(new Map(), ['#x', '#y', '#z'], 10),
-                                                   ['#z', '#w', '#x'], 10).entries())};
+                                                   ['#z', '#w', '#x'], 10).entries()),
+                series: L.lineSeries([{t: 1000, labels: ['#a', '#b'], counts: [2, 1]},
+                                      {t: 2000, labels: ['#c'], counts: [1]},
+                                      {t: 3000, labels: ['#a', '#d'], counts: [4, 1]}], ['#a', '#d'], 1)};
     """)
     assert result["n"] == 4
     assert result["ref"] == 30000  # the newest at least a minute before t0+95 s
@@ -149,6 +153,12 @@ def test_markers_compare_with_the_snapshot_a_minute_earlier(procs, browser):
     assert result["none"] is None
     assert result["shortened"] == "#" + "\U0001F600" * 8 + "…"  # characters, not UTF-16 halves
     assert dict(result["colours"]) == {"#z": 2, "#x": 0, "#w": 1}  # tags keep their colour
+    # The current tags first; #a's line breaks where it was absent; of the tags that left, the one
+    # seen last (#c) keeps its line within the cap of 1.
+    assert result["series"] == [
+        {"label": "#a", "current": True, "points": [{"x": 1000, "y": 2}, {"x": 2000, "y": None}, {"x": 3000, "y": 4}]},
+        {"label": "#d", "current": True, "points": [{"x": 3000, "y": 1}]},
+        {"label": "#c", "current": False, "points": [{"x": 2000, "y": 1}]}]
 
 
 # ---- the health line ------------------------------------------------------------------------------
@@ -262,7 +272,7 @@ def test_a_busy_page_draws_each_bar_in_its_own_row_from_the_first_frame(procs, b
             versions.add(page_state(browser)["version"])
             time.sleep(0.05)
         assert len(versions) > 5, "the page did not follow the updates"
-        assert float(page_state(browser)["rate"]) > 5
+        assert float(page_state(browser)["rate"]) > 3
     finally:
         poster.stop()
     assert console_errors(browser) == []
