@@ -298,7 +298,7 @@
           tooltip: {
             callbacks: {
               title: function (items) { return items.length ? new Date(items[0].parsed.x).toLocaleTimeString() : ''; },
-              label: function (item) { return ' ' + shorten(item.dataset.label, 40) + ': ' + item.formattedValue; }
+              label: function (item) { return ' ' + isolate(shorten(item.dataset.label, 40)) + ': ' + item.formattedValue; }
             }
           }
         }
