@@ -96,7 +96,8 @@ def test_rising_falling_and_new_markers_follow_a_scripted_sequence(procs, browse
     _, url = start_dashboard(procs)
     open_page(browser, url)
     post(url, ["#a", "#b", "#c", "#d", "#e"], [50, 40, 30, 20, 10])
-    wait_until(lambda: page_state(browser)["labels"] == ["#a", "#b", "#c", "#d", "#e"], timeout=5, message="S1")
+    wait_until(lambda: shows(browser, ["#a", "#b", "#c", "#d", "#e"], [50, 40, 30, 20, 10]), timeout=5,
+               message="S1 drawn")
     # Nothing to compare the first snapshot with: no arrows.
     assert page_state(browser)["trends"] == [["same", 0]] * 5
     time.sleep(1.1)
