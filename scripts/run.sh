@@ -31,6 +31,10 @@ and stops all four on Ctrl-C. Logs go to $logs/<program>.log.
 Environment:
   DASHBOARD_CMD, RECEIVER_CMD, ENGINE_CMD, CLIENT_CMD   replace a piece by another command
   ENGINE_ARGS                                           more engine options, e.g. "--window 5m --score trend"
+  DASHBOARD_ARGS                                        more dashboard_server options, quoted as in a shell,
+                                                        e.g. "--subtitle 'last 5 minutes, trend score' --history 30m"
+  DASHBOARD_TOKEN                                       the update token: dashboard_server and socket_receiver
+                                                        both read it (needed with a TREND_HOST beyond loopback)
   DASHBOARD_PORT, RECEIVER_PORT, ENGINE_PORT            ports (defaults 5003, 7002, 8002)
   TREND_HOST (127.0.0.1), BUILD_DIR (build/), LOG_DIR (logs/)
 USAGE
@@ -69,8 +73,24 @@ if [ "$do_build" = 1 ]; then
   BUILD_DIR=$build "$root/scripts/build.sh" >/dev/null
 fi
 
+# DASHBOARD_ARGS split as a shell would ("--subtitle 'last 5 minutes'" is two words), by xargs,
+# which reads quotes and runs nothing that the text holds.
+dashboard_args=()
+if [ -n "${DASHBOARD_ARGS:-}" ]; then
+  if ! xargs printf '%s\0' <<<"$DASHBOARD_ARGS" >/dev/null 2>&1; then
+    say "DASHBOARD_ARGS cannot be split into words (a quote not closed?): $DASHBOARD_ARGS"
+    exit 2
+  fi
+  mapfile -d '' -t dashboard_args < <(xargs printf '%s\0' <<<"$DASHBOARD_ARGS")
+fi
+
 # Chart.js for the dashboard is copied next to it at build time; our programs otherwise need nothing else.
-dashboard_cmd=${DASHBOARD_CMD:-"$build/bin/dashboard_server --host $host --port $dashboard_port"}
+if [ -n "${DASHBOARD_CMD:-}" ]; then
+  # shellcheck disable=SC2206  # a command line, split on purpose
+  dashboard=($DASHBOARD_CMD)
+else
+  dashboard=("$build/bin/dashboard_server" --host "$host" --port "$dashboard_port" "${dashboard_args[@]}")
+fi
 receiver_cmd=${RECEIVER_CMD:-"$build/bin/socket_receiver --listen $host:$receiver_port --dashboard http://$host:$dashboard_port/updateDashboard"}
 engine_cmd=${ENGINE_CMD:-"$build/bin/engine --in $host:$engine_port --out $host:$receiver_port ${ENGINE_ARGS:-}"}
 client_cmd=${CLIENT_CMD:-"$build/bin/twitter_client --engine $host:$engine_port"}
@@ -126,10 +146,9 @@ wait_port() {  # wait_port NAME PORT: until the last started program listens, or
   done
 }
 
-# shellcheck disable=SC2086  # the *_cmd strings are command lines, split on purpose
-start dashboard $dashboard_cmd
+start dashboard "${dashboard[@]}"
 wait_port dashboard "$dashboard_port"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086  # the *_cmd strings are command lines, split on purpose
 start receiver $receiver_cmd
 wait_port receiver "$receiver_port"
 # shellcheck disable=SC2086

@@ -10,7 +10,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/duration.hpp"
 #include "common/log.hpp"
+#include "common/secret.hpp"
+#include "common/time.hpp"
 #include "common/stats_line.hpp"
 #include "http_routes.hpp"
 #include "http_server.hpp"
@@ -35,7 +38,7 @@ std::optional<std::string> read_file(const fs::path& path) {
 /// The page's files from `dir`; Chart.js from `dir` or else from Debian's libjs-chart.js.
 std::optional<static_files> load_static(const fs::path& dir) {
   static_files files;
-  for (const std::string name : {"index.html", "app.js", "style.css", "chart.min.js"}) {
+  for (const std::string name : {"index.html", "app.js", "style.css", "favicon.svg", "chart.min.js"}) {
     auto body = read_file(dir / name);
     if (!body && name == "chart.min.js") body = read_file(debian_chartjs);
     if (!body) {
@@ -60,6 +63,7 @@ std::string stats(const http_server& server, const live_state& live) {
   return common::stats_line()
       .add("updates", live.updates.load())
       .add("refused", live.refused.load())
+      .add("unauthorized", live.unauthorized.load())
       .add("requests", c.requests.load())
       .add("event_streams", live.streams_open.load())
       .add("streams_refused", live.streams_refused.load())
@@ -83,18 +87,35 @@ asio::awaitable<void> stats_loop(asio::steady_timer& timer, std::chrono::millise
 }  // namespace
 
 int run(const config& cfg, common::stop_signals& signals) {
+  // The token first: a dashboard that must not start says so before anything else happens.
+  auto token = common::secret::load_token(token_variable, cfg.token_file, "--token-file");
+  if (!token.error.empty()) {
+    log::error(token.error);
+    return 2;
+  }
+  if (auto refusal = exposure_refusal(cfg, token.token.has_value())) {
+    log::error(*refusal);
+    return 2;
+  }
   const fs::path dir = cfg.static_dir.empty() ? default_static_dir() : fs::path(cfg.static_dir);
   const auto files = load_static(dir);
   if (!files) return 1;
 
   asio::io_context io;
-  live_state live;
+  const bool guarded = token.token.has_value();
+  live_state live(cfg.history, std::move(token.token));
+  live.board.started_ms = common::unix_ms();
   http_server server(io);
   register_routes(server, live, *files, cfg);
   server.listen(cfg.listen);  // throws "cannot listen on HOST:PORT: ..." (exit 1)
   log::info("serving http://" + server.local_address() + "/ (static files from " + dir.string() + ", " +
             std::to_string(cfg.threads) + " threads, at most " + std::to_string(max_event_streams(cfg)) +
-            " event streams, bodies up to " + std::to_string(max_body) + " bytes)");
+            " event streams, bodies up to " + std::to_string(max_body) + " bytes, history of " +
+            common::format_duration(cfg.history) + ")");
+  log::info(guarded ? std::string("updates need the token (Authorization: Bearer)")
+                    : cfg.allow_anonymous_updates && !is_loopback_host(cfg.listen.host)
+                          ? std::string("updates are open to anyone who reaches this address (--allow-anonymous-updates)")
+                          : std::string("updates need no token (loopback only)"));
 
   auto stats_strand = asio::make_strand(io);
   asio::steady_timer stats_timer(stats_strand);

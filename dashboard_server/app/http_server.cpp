@@ -44,11 +44,14 @@ public:
     asio::post(strand_, [self = shared_from_this()] { self->close(); });
   }
 
-  /// Writes all of `data` within the write timeout; false when the peer is gone or too slow.
-  awaitable<bool> write_all(std::string_view data) {
+  /// Writes all of `data`, then all of `more`, within the write timeout; false when the peer is
+  /// gone or too slow.
+  awaitable<bool> write_all(std::string_view data, std::string_view more = {}) {
     deadline_ = clock_type::now() + http::write_timeout;
     kick_watchdog();
-    auto [err, n] = co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), use_nothrow);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(data.data(), data.size()),
+                                                    asio::buffer(more.data(), more.size())};
+    auto [err, n] = co_await asio::async_write(socket_, buffers, use_nothrow);
     deadline_ = clock_type::time_point::max();
     co_return !err;
   }
@@ -228,6 +231,14 @@ private:
         co_return;
       }
       const bool keep = http::keep_alive(h);
+      if (answer.r.shared_body) {
+        // A shared body (GET /history) is written from where it is, never copied per reader.
+        const auto shared = answer.r.shared_body;
+        const bool sent = co_await write_all(http::serialize(answer.r, keep, true),
+                                             head_only ? std::string_view{} : std::string_view(*shared));
+        if (!sent || !keep) co_return;
+        continue;
+      }
       if (!co_await write_all(http::serialize(answer.r, keep, head_only)) || !keep) co_return;
     }
   }

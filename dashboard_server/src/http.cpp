@@ -252,6 +252,7 @@ std::string_view reason(int status) {
     case 201: return "Created";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
@@ -279,10 +280,10 @@ std::string head_lines(const response& r) {
 std::string serialize(const response& r, bool keep_alive, bool head_only) {
   std::string out = head_lines(r);
   const bool bodyless = r.status == 304 || r.status == 204 || r.status < 200;
-  if (!bodyless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  if (!bodyless) out += "Content-Length: " + std::to_string(r.payload().size()) + "\r\n";
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
-  if (!head_only && !bodyless) out += r.body;
+  if (!head_only && !bodyless) out += r.payload();
   return out;
 }
 

@@ -2,12 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <climits>
 #include <cstdio>
 #include <exception>
 #include <optional>
 
+#include "common/secret.hpp"
 #include "common/time.hpp"
 #include "wire/pylit.hpp"
 
@@ -83,7 +85,7 @@ std::optional<std::string> type_parameter(std::string_view content_type, std::st
 }  // namespace
 
 response text(int status, std::string body) {
-  return response{status, "text/plain; charset=utf-8", std::move(body), {}};
+  return response{status, "text/plain; charset=utf-8", std::move(body), {}, {}};
 }
 
 std::string media_type(std::string_view content_type) {
@@ -131,11 +133,13 @@ wire::url::form parse_multipart(std::string_view content_type, std::string_view 
   }
 }
 
-response refresh_dashboard(const board& b) {
+response refresh_dashboard(const board& b, std::int64_t now_ms) {
   const json j = {{"r_hashtags", b.labels}, {"r_counts", b.counts}};
-  response r{200, "application/json", dump(j), {}};
+  response r{200, "application/json", dump(j), {}, {}};
   r.headers.emplace_back("X-Board-Version", std::to_string(b.version));
   r.headers.emplace_back("X-Board-Updated", common::iso8601_utc(b.updated_ms));
+  r.headers.emplace_back("X-Board-Started", std::to_string(b.started_ms));
+  if (b.version > 0) r.headers.emplace_back("X-Board-Age-Ms", std::to_string(std::max<std::int64_t>(0, now_ms - b.updated_ms)));
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
@@ -204,12 +208,38 @@ response update_dashboard(board& b, std::string_view content_type, std::string_v
   }
 }
 
+bool bearer_matches(std::string_view authorization, std::string_view token) {
+  // RFC 6750: "Bearer" (RFC 9110: the scheme in any case), one or more spaces, the token.
+  constexpr std::string_view scheme = "bearer";
+  if (authorization.size() <= scheme.size()) return false;
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != scheme[i]) return false;
+  std::string_view rest = authorization.substr(scheme.size());
+  if (rest.front() != ' ') return false;
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+  return common::secret::equal_constant_time(rest, token);
+}
+
+response unauthorized() {
+  response r = text(401, "error: unauthorized: POST /updateDashboard needs the header Authorization: Bearer <token>");
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"dashboard\"");
+  return r;
+}
+
+response page_config(const page_settings& s) {
+  const json j = {{"subtitle", s.subtitle}, {"history_ms", s.history_ms}, {"stale_after_ms", s.stale_after_ms}};
+  response r{200, "application/json", dump(j), {}, {}};
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
 response healthz(const board& b, std::size_t sse_clients) {
   const json j = {{"status", "ok"},
                   {"version", b.version},
                   {"updated", common::iso8601_utc(b.updated_ms)},
                   {"sse_clients", sse_clients}};
-  response r{200, "application/json", dump(j), {}};
+  response r{200, "application/json", dump(j), {}, {}};
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
@@ -239,7 +269,7 @@ response static_asset(const static_files& files, std::string_view name, std::str
   if (it == files.end()) return text(404, "error: not found");
   const static_file& f = it->second;
   const bool unchanged = !if_none_match.empty() && (if_none_match == "*" || if_none_match.find(f.etag) != std::string_view::npos);
-  response r{unchanged ? 304 : 200, f.content_type, unchanged ? std::string{} : f.body, {}};
+  response r{unchanged ? 304 : 200, f.content_type, unchanged ? std::string{} : f.body, {}, {}};
   r.headers.emplace_back("Cache-Control", "no-cache");
   r.headers.emplace_back("ETag", f.etag);
   if (name == "index.html") {
@@ -251,11 +281,15 @@ response static_asset(const static_files& files, std::string_view name, std::str
   return r;
 }
 
-std::string board_event_json(const board& b) {
-  const json j = {{"r_hashtags", b.labels},
-                  {"r_counts", b.counts},
-                  {"version", b.version},
-                  {"updated", common::iso8601_utc(b.updated_ms)}};
+std::string board_event_json(const board& b, std::int64_t now_ms) {
+  json j = {{"r_hashtags", b.labels},
+            {"r_counts", b.counts},
+            {"version", b.version},
+            {"updated", common::iso8601_utc(b.updated_ms)},
+            {"t", b.updated_ms},
+            {"age_ms", nullptr},
+            {"started", b.started_ms}};
+  if (b.version > 0) j["age_ms"] = std::max<std::int64_t>(0, now_ms - b.updated_ms);
   return dump(j);
 }
 

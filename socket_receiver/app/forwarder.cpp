@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include "common/log.hpp"
+#include "socket_receiver/options.hpp"
 
 namespace socket_receiver {
 
@@ -43,6 +44,8 @@ void forwarder::run() {
   }
   char error_text[CURL_ERROR_SIZE] = {};
   curl_slist* headers = curl_slist_append(nullptr, "Expect:");  // no 100-continue round trip
+  // The token is visible ASCII (common::secret::parse_token), so it cannot break the header.
+  if (token_) headers = curl_slist_append(headers, ("Authorization: Bearer " + *token_).c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -52,6 +55,7 @@ void forwarder::run() {
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char*, std::size_t size, std::size_t n, void*) { return size * n; });
 
+  bool unauthorized_logged = false;
   std::unique_lock lk(mutex_);
   while (true) {
     if (auto body = slot_.take(clock::now())) {
@@ -73,7 +77,18 @@ void forwarder::run() {
       } else if (result != outcome::failed && streak > 0) {
         log::info("dashboard reachable again after " + std::to_string(streak) + " failed attempts");
       }
-      if (result == outcome::rejected) log::warn("dashboard rejected a record (" + why + "); dropped");
+      if (result == outcome::rejected && status == 401) {
+        // Every record would say the same: once until the dashboard takes one again.
+        if (!unauthorized_logged) {
+          log::warn(std::string("dashboard refused the update token (HTTP 401): ") +
+                    (token_ ? "the dashboard has another one" : "it needs one") + "; set " + token_variable +
+                    " or --token-file to the dashboard's token. Records are dropped until it takes them");
+          unauthorized_logged = true;
+        }
+      } else if (result == outcome::rejected) {
+        log::warn("dashboard rejected a record (" + why + "); dropped");
+      }
+      if (result == outcome::delivered) unauthorized_logged = false;
       continue;
     }
     if (stopping_) break;  // nothing sendable right now: a retry delay or an empty slot

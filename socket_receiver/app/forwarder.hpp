@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -21,8 +22,10 @@ public:
   /// A POST not answered within this time failed (a hung dashboard); the record is retried.
   static constexpr std::chrono::milliseconds post_timeout{5000};
 
-  /// Forwards to `url`; call curl_global_init before start().
-  explicit forwarder(std::string url) : url_(std::move(url)) {}
+  /// Forwards to `url`, with "Authorization: Bearer <token>" when a token is given (never
+  /// logged); call curl_global_init before start().
+  explicit forwarder(std::string url, std::optional<std::string> token = std::nullopt)
+      : url_(std::move(url)), token_(std::move(token)) {}
   forwarder(const forwarder&) = delete;
   forwarder& operator=(const forwarder&) = delete;
   /// Stops and joins the thread if still running.
@@ -44,6 +47,7 @@ private:
   void run();
 
   std::string url_;
+  std::optional<std::string> token_;
   std::mutex mutex_;
   std::condition_variable cv_;
   latest_slot slot_;

@@ -13,6 +13,7 @@
 
 #include "common/log.hpp"
 #include "common/net.hpp"
+#include "common/secret.hpp"
 #include "forwarder.hpp"
 #include "socket_receiver/records.hpp"
 #include "socket_receiver/stats.hpp"
@@ -32,7 +33,8 @@ constexpr std::size_t read_chunk = 64 * 1024;
 
 class receiver_app {
 public:
-  receiver_app(asio::io_context& io, const config& cfg) : io_(io), cfg_(cfg), out_(cfg.dashboard) {}
+  receiver_app(asio::io_context& io, const config& cfg, std::optional<std::string> token)
+      : io_(io), cfg_(cfg), out_(cfg.dashboard, std::move(token)) {}
 
   void start() {
     acceptor_.emplace(common::listen(io_.get_executor(), cfg_.listen));
@@ -157,9 +159,15 @@ struct curl_global {
 }  // namespace
 
 int run(const config& cfg, common::stop_signals& signals) {
+  auto token = common::secret::load_token(token_variable, cfg.token_file, "--token-file");
+  if (!token.error.empty()) {
+    log::error(token.error);
+    return 2;
+  }
+  if (token.token) log::info("sending the dashboard's update token (Authorization: Bearer)");
   curl_global curl;
   asio::io_context io(1);
-  receiver_app app(io, cfg);
+  receiver_app app(io, cfg, std::move(token.token));
   try {
     app.start();
   } catch (const std::system_error& e) {

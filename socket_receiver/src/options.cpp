@@ -8,7 +8,8 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   CLI::App app{
       "socket_receiver: receives the engine's ';;' top-10 records and forwards the newest one to the\n"
       "dashboard as an HTTP form POST (label, data), as the original socket_receiver.py did.\n"
-      "Latest wins: while a POST is in flight newer records replace the waiting one.",
+      "Latest wins: while a POST is in flight newer records replace the waiting one.\n"
+      "A dashboard that needs a token gets it from " + std::string(token_variable) + " or --token-file.",
       "socket_receiver"};
   config cfg;
   common::cli::add_address(app, "--listen", cfg.listen, "HOST:PORT to listen on for engine connections");
@@ -24,6 +25,11 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
             return "expected an http:// or https:// URL, e.g. http://127.0.0.1:5003/updateDashboard";
           },
           "");
+  app.add_option("--token-file", cfg.token_file,
+                 "File holding the dashboard's update token (mode 600; it wins over " + std::string(token_variable) +
+                     " in the\nenvironment), sent as \"Authorization: Bearer TOKEN\". Never give the token itself on the\n"
+                     "command line")
+      ->type_name("FILE");
   common::cli::add_common_flags(app, cfg.flags);
   if (auto stop = common::cli::parse(app, argc, argv)) return {std::nullopt, *stop};
   return {std::move(cfg), 0};

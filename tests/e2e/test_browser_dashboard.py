@@ -1,57 +1,17 @@
 """The live page in Debian's headless chromium (python3-selenium + chromium-driver): it shows a
 posted top-10 within 2 s, updates on the next POST without reloading, and hostile hashtags show
-as text and run nothing. A screenshot is saved to $TREND_ARTIFACTS."""
-import shutil
-import tempfile
+as text and run nothing, with no console error. A screenshot is saved to $TREND_ARTIFACTS.
+test_browser_page.py tests the rest of the page (history, markers, health, every screen)."""
 import time
 
 import pytest
 import requests
 
+from browser import browser, console_errors, page_state, shows  # noqa: F401  (browser is a fixture)
 from harness import ARTIFACTS, free_port, program, wait_port, wait_until
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 HOSTILE = ["#<img src=x onerror=alert(1)>", "#</script>", "#<img src=x onerror=window.__pwned=true>",
            "#\"><script>window.__pwned=true</script>"]
-
-
-@pytest.fixture
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="python3-selenium is not installed")
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.skip("chromium and chromium-driver are not installed (scripts/setup.sh installs them)")
-    from selenium.webdriver.chrome.service import Service
-    profile = tempfile.mkdtemp(prefix="trend-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={profile}", "--window-size=1000,900"]:
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-def page_state(driver):
-    return driver.execute_script(
-        "var s = window.trendDashboard && window.trendDashboard.state();"
-        "var c = window.trendDashboard && window.trendDashboard.chart();"
-        "return s && {connection: s.connection, labels: s.labels, counts: s.counts,"
-        " chart_labels: c ? c.data.labels : null,"
-        " rows: Array.from(document.querySelectorAll('#top-rows tr')).map(function (tr) {"
-        "   return Array.from(tr.children).map(function (td) { return td.textContent; }); }),"
-        " updated: document.getElementById('updated').textContent,"
-        " state_text: document.getElementById('connection').textContent};")
-
-
-def shows(driver, labels, counts):
-    s = page_state(driver)
-    return bool(s) and s["rows"] == [[str(i + 1), l, str(c)] for i, (l, c) in enumerate(zip(labels, counts))] \
-        and s["chart_labels"] == labels
 
 
 def test_the_page_shows_each_post_live_and_hostile_hashtags_as_text(procs, browser):
@@ -99,6 +59,7 @@ def test_the_page_shows_each_post_live_and_hostile_hashtags_as_text(procs, brows
     wait_until(lambda: shows(browser, final, final_counts), timeout=2, interval=0.05, message="the final top-10")
     time.sleep(0.4)  # let the bar animation finish
     assert browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+    assert console_errors(browser) == []  # no 404 for /favicon.ico, no CSP violation, no exception
 
 
 def test_the_page_falls_back_to_polling_and_recovers_when_the_dashboard_restarts(procs, browser):

@@ -125,7 +125,7 @@ def test_the_pipeline_heals_when_receiver_dashboard_and_engine_restart(procs):
     assert max(after_receiver[1]) > 0 and restarted
 
 
-@pytest.mark.parametrize("swapped", ["none", "python receiver and dashboard", "engine args"])
+@pytest.mark.parametrize("swapped", ["none", "python receiver and dashboard", "engine args", "dashboard args and token"])
 def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, swapped):
     tweets = shared_data(*SWAP_FILE)
     expected = expected_top(tweets)
@@ -134,6 +134,9 @@ def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, sw
                **{k: str(v) for k, v in ports.items()})
     if swapped == "engine args":  # ENGINE_ARGS reach the engine: all-time, a record only on change
         env["ENGINE_ARGS"] = "--emit on-change"
+    elif swapped == "dashboard args and token":  # DASHBOARD_ARGS, quoted; the token reaches both ends
+        env["DASHBOARD_ARGS"] = "--subtitle 'all time, <i>counts</i>' --history \"5m\""
+        env["DASHBOARD_TOKEN"] = "run-sh-token-0123456789"
     elif swapped != "none":  # as README shows: the originals through *_CMD
         update = f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/updateDashboard"
         env["DASHBOARD_CMD"] = " ".join(python_compat("app.py") + [str(ports["DASHBOARD_PORT"])])
@@ -144,6 +147,12 @@ def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, sw
         p = Pipeline(procs)
         p.dashboard_port = ports["DASHBOARD_PORT"]
         p.wait_for_top(expected, timeout=60)
+        if swapped == "dashboard args and token":
+            import requests
+            config = requests.get(f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/config", timeout=5).json()
+            assert config["subtitle"] == "all time, <i>counts</i>" and config["history_ms"] == 300000
+            assert requests.post(f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/updateDashboard",
+                                 data={"label": "['#forged']", "data": "[1]"}, timeout=5).status_code == 401
     finally:
         run.send_signal(signal.SIGINT)
         out = run.communicate(timeout=60)[0].decode()
@@ -156,8 +165,22 @@ def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, sw
     assert "stopped" in engine_log
     if swapped == "engine args":
         assert "a record when the top 10 changes" in engine_log
+    if swapped == "dashboard args and token":
+        for name in ("dashboard", "receiver"):
+            assert env["DASHBOARD_TOKEN"] not in (tmp_path / "logs" / f"{name}.log").read_text()
+        assert "updates need the token" in (tmp_path / "logs" / "dashboard.log").read_text()
+        assert "sending the dashboard's update token" in (tmp_path / "logs" / "receiver.log").read_text()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", ports["DASHBOARD_PORT"]), timeout=1)
+
+
+def test_run_script_refuses_dashboard_args_it_cannot_split(tmp_path):
+    env = dict(os.environ, DASHBOARD_ARGS="--subtitle 'not closed", DASHBOARD_PORT=str(free_port()),
+               RECEIVER_PORT=str(free_port()), ENGINE_PORT=str(free_port()), LOG_DIR=str(tmp_path / "logs"))
+    done = subprocess.run([str(SOURCE / "scripts" / "run.sh"), "--no-build"], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 2
+    assert "DASHBOARD_ARGS cannot be split into words" in done.stderr
 
 
 def test_run_script_refuses_a_taken_port(tmp_path):

@@ -156,7 +156,7 @@ TEST_CASE("media_type drops parameters and case") {
 // ---- GET routes ------------------------------------------------------------------------------
 
 TEST_CASE("refreshDashboard returns the original's JSON shape with the version in headers") {
-  auto r = dashboard_server::refresh_dashboard(sample());
+  auto r = dashboard_server::refresh_dashboard(sample(), t1 + 1500);
   CHECK(r.status == 200);
   CHECK(r.content_type == "application/json");
   const auto j = json::parse(r.body);
@@ -166,7 +166,7 @@ TEST_CASE("refreshDashboard returns the original's JSON shape with the version i
 }
 
 TEST_CASE("refreshDashboard of a fresh board is two empty lists") {
-  auto r = dashboard_server::refresh_dashboard(board{});
+  auto r = dashboard_server::refresh_dashboard(board{}, t1 + 1500);
   CHECK(json::parse(r.body) == json{{"r_hashtags", json::array()}, {"r_counts", json::array()}});
   CHECK(header(r, "X-Board-Updated").empty());
 }
@@ -175,17 +175,17 @@ TEST_CASE("a label that is not valid UTF-8 does not break the JSON") {
   board b;
   b.labels = {"#a\xed\xa0\x80", "#b\xff"};  // a lone surrogate (WTF-8) and a stray byte
   b.counts = {1, 1};
-  auto r = dashboard_server::refresh_dashboard(b);
+  auto r = dashboard_server::refresh_dashboard(b, t1 + 1500);
   CHECK(r.status == 200);
   CHECK(json::parse(r.body)["r_hashtags"][0].get<std::string>().rfind("#a", 0) == 0);
-  CHECK(dashboard_server::sse_event(b).rfind("id: 0\ndata: {", 0) == 0);
+  CHECK(dashboard_server::sse_event(b, t1 + 1500).rfind("id: 0\ndata: {", 0) == 0);
 }
 
 TEST_CASE("hostile hashtags stay data in the JSON") {
   board b;
   b.labels = {"#<img src=x onerror=alert(1)>", "#</script>"};
   b.counts = {1, 1};
-  const auto j = json::parse(dashboard_server::refresh_dashboard(b).body);
+  const auto j = json::parse(dashboard_server::refresh_dashboard(b, t1 + 1500).body);
   CHECK(j["r_hashtags"][0] == "#<img src=x onerror=alert(1)>");
   CHECK(j["r_hashtags"][1] == "#</script>");
 }
@@ -226,7 +226,7 @@ TEST_CASE("content types follow the file extension") {
 TEST_CASE("an SSE event is one id line and one data line of JSON, then a blank line") {
   board b = sample();
   b.labels = {"#line\nbreak", "#</script>"};
-  const std::string ev = dashboard_server::sse_event(b);
+  const std::string ev = dashboard_server::sse_event(b, t1 + 1500);
   CHECK(ev.rfind("id: 7\ndata: ", 0) == 0);
   CHECK(ev.size() >= 2);
   CHECK(ev.substr(ev.size() - 2) == "\n\n");
@@ -383,31 +383,31 @@ TEST_CASE("static files are no-cache with an ETag; a matching If-None-Match is a
   CHECK(again.body.empty());
   CHECK(dashboard_server::static_asset(files, "app.js", "\"other\"").status == 200);
   CHECK(dashboard_server::make_static_file("app.js", "console.log(2);").etag != etag);
-  CHECK(header(dashboard_server::refresh_dashboard(sample()), "Cache-Control") == "no-store");
+  CHECK(header(dashboard_server::refresh_dashboard(sample(), t1 + 1500), "Cache-Control") == "no-store");
 }
 
 // ---- the event stream's decisions ---------------------------------------------------------------
 
 TEST_CASE("a new event stream gets the retry delay and the current board at once") {
-  const auto step = dashboard_server::stream_open(sample());
+  const auto step = dashboard_server::stream_open(sample(), t1 + 1500);
   CHECK(step.action == dashboard_server::stream_action::event);
   CHECK(step.bytes.rfind("retry: 1000\n\nid: 7\ndata: {", 0) == 0);
   CHECK(step.sent_version == 7);
-  CHECK(dashboard_server::stream_open(board{}).bytes.find("id: 0\n") != std::string::npos);
+  CHECK(dashboard_server::stream_open(board{}, t1 + 1500).bytes.find("id: 0\n") != std::string::npos);
 }
 
 TEST_CASE("after a wait a stream sends the newest board, a heartbeat when nothing changed, or ends") {
   board b = sample();
-  auto same = dashboard_server::stream_wake(b, 7, false);
+  auto same = dashboard_server::stream_wake(b, 7, false, t1 + 1500);
   CHECK(same.action == dashboard_server::stream_action::heartbeat);
   CHECK(same.bytes == ": keep-alive\n\n");
   CHECK(same.sent_version == 7);
   b.version = 12;  // several updates while the reader was slow: it jumps to the newest
-  auto newer = dashboard_server::stream_wake(b, 7, false);
+  auto newer = dashboard_server::stream_wake(b, 7, false, t1 + 1500);
   CHECK(newer.action == dashboard_server::stream_action::event);
   CHECK(newer.bytes.rfind("id: 12\n", 0) == 0);
   CHECK(newer.sent_version == 12);
-  auto end = dashboard_server::stream_wake(b, 7, true);
+  auto end = dashboard_server::stream_wake(b, 7, true, t1 + 1500);
   CHECK(end.action == dashboard_server::stream_action::end);
   CHECK(end.bytes.empty());
 }

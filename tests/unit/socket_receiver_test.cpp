@@ -313,6 +313,16 @@ TEST_CASE("with no options the receiver listens on 127.0.0.1:7002 and posts to t
   CHECK(parsed.config->dashboard == "http://127.0.0.1:5003/updateDashboard");
   CHECK(parsed.config->flags.stats_interval() == std::chrono::seconds(10));
   CHECK(parsed.config->flags.log_level == "info");
+  CHECK(parsed.config->token_file.empty());
+}
+
+TEST_CASE("the dashboard's token comes from a file named on the command line, never the token itself") {
+  const char* const argv[] = {"socket_receiver", "--token-file", "/run/secrets/dashboard-token"};
+  auto parsed = parse(argv);
+  REQUIRE(parsed.config);
+  CHECK(parsed.config->token_file == "/run/secrets/dashboard-token");
+  const char* const no_token_flag[] = {"socket_receiver", "--token", "s3cret"};
+  CHECK(parse(no_token_flag).exit_code == 2);
 }
 
 TEST_CASE("the receiver's options parse, --stats-interval 0 included") {

@@ -12,8 +12,8 @@ namespace dashboard_server {
 /// A stream with nothing new writes a heartbeat this often (proxies and browsers time out silence).
 inline constexpr std::chrono::seconds heartbeat_every{15};
 
-/// One Server-Sent Event carrying the board; its id is the version.
-std::string sse_event(const board& b);
+/// One Server-Sent Event carrying the board (board_event_json at `now_ms`); its id is the version.
+std::string sse_event(const board& b, std::int64_t now_ms);
 
 /// What an event stream starts with: the reconnect delay the browser should use.
 std::string sse_preamble();
@@ -32,11 +32,11 @@ struct stream_step {
 };
 
 /// The first write of a new stream: the retry delay, then the current board at once.
-stream_step stream_open(const board& b);
+stream_step stream_open(const board& b, std::int64_t now_ms);
 
 /// After a wait (woken by an update, by the heartbeat time, or by the server closing): end when
 /// closing; the newest board when its version differs from `sent_version` (a slow reader jumps
 /// straight to the newest board); otherwise a heartbeat.
-stream_step stream_wake(const board& b, std::uint64_t sent_version, bool closing);
+stream_step stream_wake(const board& b, std::uint64_t sent_version, bool closing, std::int64_t now_ms);
 
 }  // namespace dashboard_server

@@ -104,7 +104,8 @@ std::string_view reason(int status);
 
 /// A whole response: status line, the response's headers, Content-Type, Content-Length, the
 /// headers every response carries (Referrer-Policy: no-referrer, X-Content-Type-Options:
-/// nosniff), "Connection: close" unless keep_alive, then the body (none when head_only: HEAD).
+/// nosniff), "Connection: close" unless keep_alive, then the body (r.payload(); none when
+/// head_only: HEAD, and the head alone for a shared body the server writes from where it is).
 std::string serialize(const response& r, bool keep_alive, bool head_only = false);
 
 /// The head of a streamed response (chunked, Connection: close), then its chunks and its end.

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,6 +50,7 @@ struct board {
   std::vector<std::int64_t> counts;
   std::uint64_t version = 0;     ///< bumped by every accepted update; 0 = never updated
   std::int64_t updated_ms = 0;   ///< Unix time of the last update in milliseconds
+  std::int64_t started_ms = 0;   ///< when this server started: a page seeing another value knows it restarted
   bool operator==(const board&) const = default;
 };
 
@@ -60,6 +62,11 @@ struct response {
   std::string content_type;
   std::string body;
   header_list headers;
+  /// When set, the body instead of `body`: one copy that many responses share (GET /history).
+  std::shared_ptr<const std::string> shared_body = nullptr;
+
+  /// The body to send: *shared_body when set, else body.
+  const std::string& payload() const { return shared_body ? *shared_body : body; }
 };
 
 /// A plain-text response (text/plain; charset=utf-8).
@@ -72,9 +79,10 @@ std::string media_type(std::string_view content_type);
 /// of a name first; empty when the body is not well-formed multipart (Flask's form is empty then).
 wire::url::form parse_multipart(std::string_view content_type, std::string_view body);
 
-/// GET /refreshDashboard: {"r_hashtags": [...], "r_counts": [...]}, plus X-Board-Version and
-/// X-Board-Updated headers so the polling page can show the time of the last update.
-response refresh_dashboard(const board& b);
+/// GET /refreshDashboard: {"r_hashtags": [...], "r_counts": [...]}, plus headers for the polling
+/// page: X-Board-Version, X-Board-Updated (ISO 8601), X-Board-Started (the server's start, Unix
+/// ms) and, once updated, X-Board-Age-Ms (how long before `now_ms` the last update came).
+response refresh_dashboard(const board& b, std::int64_t now_ms);
 
 /// POST /updateDashboard with a form (urlencoded or multipart, decoded): label and data are
 /// Python list literals. 201 "success"; 400 "error: no data" when the form is empty or has no
@@ -90,6 +98,23 @@ response update_from_json(board& b, std::string_view body, std::int64_t now_ms);
 /// anything else is an empty form, as in Flask) after checking the body size. Never throws,
 /// whatever the body: every refusal is a 400 with a reason and leaves `b` as it was.
 response update_dashboard(board& b, std::string_view content_type, std::string_view body, std::int64_t now_ms);
+
+/// Whether an Authorization header value is "Bearer <token>" (the scheme in any case), compared
+/// in constant time.
+bool bearer_matches(std::string_view authorization, std::string_view token);
+
+/// POST /updateDashboard without the right token: 401 with WWW-Authenticate: Bearer.
+response unauthorized();
+
+/// What the page needs to know of the server's settings.
+struct page_settings {
+  std::string subtitle;              ///< a line under the title; text, never markup
+  std::int64_t history_ms = 0;       ///< the span of GET /history
+  std::int64_t stale_after_ms = 0;   ///< no update for this long: the stream is stale
+};
+
+/// GET /config: {"subtitle": "...", "history_ms": N, "stale_after_ms": N}.
+response page_config(const page_settings& s);
 
 /// GET /healthz: {"status": "ok", "version": N, "updated": "...", "sse_clients": N}.
 response healthz(const board& b, std::size_t sse_clients);
@@ -114,7 +139,9 @@ response static_asset(const static_files& files, std::string_view name, std::str
 /// Content type for a file name by its extension.
 std::string content_type_for(std::string_view file_name);
 
-/// The board as JSON: {"r_hashtags": [...], "r_counts": [...], "version": N, "updated": "..."}.
-std::string board_event_json(const board& b);
+/// The board as JSON: {"r_hashtags": [...], "r_counts": [...], "version": N, "updated": "...",
+/// "t": Unix ms of the update, "age_ms": how long before `now_ms` it came (null: never updated),
+/// "started": the server's start in Unix ms}.
+std::string board_event_json(const board& b, std::int64_t now_ms);
 
 }  // namespace dashboard_server
