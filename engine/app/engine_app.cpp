@@ -93,7 +93,8 @@ public:
     log::info("state: " + std::to_string(state_.distinct()) + " hashtags, " + std::to_string(state_.events()) +
               " hashtag events, " + std::to_string(sessions_.size()) + " delivery sessions");
     store_->on_durable([this](std::uint64_t lsn) { acknowledge_durable(lsn); });
-    store_->start([this] {
+    store_->start([this]() -> std::optional<state_store::capture> {
+      if (turn_taken_) return std::nullopt;  // a tweet is half counted: not a state the log can follow
       std::string sessions;
       bytes_out s(sessions);
       sessions_.save(s);

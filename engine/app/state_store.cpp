@@ -284,7 +284,7 @@ state_store::recovery state_store::read_only(const fs::path& dir, const std::str
   return r;
 }
 
-void state_store::start(std::function<capture()> take) {
+void state_store::start(std::function<std::optional<capture>()> take) {
   take_ = std::move(take);
   // Appends go to a fresh segment that starts after what recovery found.
   std::string why;
@@ -357,13 +357,18 @@ void state_store::checkpoint() {
     schedule_checkpoint(failed_ ? retry_ : checkpoint_interval_);
     return;
   }
+  std::optional<capture> taken = take_();
+  if (!taken) {  // a tweet is half counted: its log record covers all of it; a moment later
+    schedule_checkpoint(std::chrono::milliseconds(5));
+    return;
+  }
+  const capture& c = *taken;
   if (failed_) {
     pending_.clear();  // the snapshot covers these, and whatever a gap lost
     gap_ = false;
   } else {
     flush();  // the records before the snapshot go to the old segment, in order
   }
-  const capture c = take_();
   std::string bytes = wal::encode_snapshot(wal::snapshot{lsn_, c.slide_wall_ms, settings_, c.sessions, c.state});
   {
     std::lock_guard lock(mutex_);
@@ -380,13 +385,9 @@ asio::awaitable<bool> state_store::final_checkpoint(std::chrono::steady_clock::d
   const std::uint64_t want = lsn_;
   const auto until = std::chrono::steady_clock::now() + deadline;
   asio::steady_timer tick(io_);
-  while (snapshot_in_flight_ && std::chrono::steady_clock::now() < until) {  // one at a time
-    tick.expires_after(std::chrono::milliseconds(5));
-    co_await tick.async_wait(asio::use_awaitable);
-  }
-  checkpoint();
   while (std::chrono::steady_clock::now() < until) {
-    if (!snapshot_in_flight_) co_return last_snapshot_lsn_ >= want;
+    if (!snapshot_in_flight_ && last_snapshot_lsn_ >= want) co_return true;
+    if (!snapshot_in_flight_) checkpoint();  // waits a moment itself while a tweet is half counted
     tick.expires_after(std::chrono::milliseconds(5));
     co_await tick.async_wait(asio::use_awaitable);
   }

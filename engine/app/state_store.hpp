@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -53,8 +54,9 @@ public:
   recovery recover(const std::function<bool(std::string_view state, std::string_view sessions)>& load,
                    const std::function<void(const wal::record&)>& replay);
 
-  /// Starts the writer thread; `take` captures the state for checkpoints (on the io thread).
-  void start(std::function<capture()> take);
+  /// Starts the writer thread; `take` captures the state for checkpoints (on the io thread), or
+  /// answers nullopt while the state is between two consistent points (a checkpoint waits).
+  void start(std::function<std::optional<capture>()> take);
 
   /// Appends a record for an accepted tweet; returns its lsn. Written at the next flush().
   std::uint64_t log_tweet(std::uint64_t session, std::uint64_t frame, std::string_view text);
@@ -116,7 +118,7 @@ private:
   bool gap_ = false;             // records were dropped since the last snapshot was captured
   bool snapshot_in_flight_ = false;
   std::chrono::milliseconds retry_{1000};
-  std::function<capture()> take_;
+  std::function<std::optional<capture>()> take_;
   std::function<void(std::uint64_t)> on_durable_;
   asio::steady_timer checkpoint_timer_;
   std::uint64_t last_snapshot_lsn_ = 0;

@@ -67,7 +67,7 @@ inline void check_update(std::string_view content_type, std::string_view body) {
   check(from_json.labels == b.labels && from_json.counts == b.counts, "the board posted as JSON changed");
 
   // What the page reads back is JSON whatever the labels hold.
-  check(nlohmann::json::accept(dashboard_server::refresh_dashboard(b).body), "refreshDashboard is not JSON");
+  check(nlohmann::json::accept(dashboard_server::refresh_dashboard(b, 0).body), "refreshDashboard is not JSON");
 }
 
 }  // namespace trend_fuzz

@@ -28,7 +28,11 @@ constexpr std::chrono::seconds connect_timeout{3};
 /// "unreachable" is logged on the first failure, then once every this many (about a minute at 5 s).
 constexpr int unreachable_log_every = 12;
 /// How long an engine has to answer the hello: ours answers at once; the original never does.
+/// A welcome that comes later still upgrades the connection.
 constexpr std::chrono::milliseconds welcome_timeout{1000};
+/// Frames kept for acknowledgement are never sent plainly (they could count twice) to an engine
+/// that does not answer, unless none has for this long: it was replaced by one that never will.
+constexpr std::chrono::seconds unwelcome_limit{60};
 /// Bytes of control frames from the engine held at most while incomplete (they are tiny).
 constexpr std::size_t max_control_bytes = 64 * 1024;
 
@@ -130,6 +134,13 @@ awaitable<void> engine_link::send_loop() {
       if (!co_await greet()) continue;  // the connection went: reconnect
     }
     apply_acks();
+    if (late_welcome_ && !welcomed_) {
+      // Our engine, just slow to answer: the frames sent plainly since the hello got the numbers
+      // that follow it there, so the numbering goes on after them (they were not kept).
+      unacked_.skip(plain_since_hello_);
+      welcomed_ = ever_welcomed_ = true;
+      common::log::info("the engine acknowledges delivery (it answered late): frames are kept from now on");
+    }
     if (welcomed_ && resend_at_ < unacked_.batches().size()) {  // first what the last connection left unacknowledged
       std::size_t written = 0;
       const std::string_view bytes = unacked_.batches()[resend_at_].batch.pending();
@@ -162,7 +173,9 @@ awaitable<void> engine_link::send_loop() {
       }
       continue;
     }
+    const std::size_t frames = batch->frames;
     if (!co_await write_batch(*batch)) queue_.requeue_front(std::move(*batch));
+    else plain_since_hello_ += frames;
   }
   close_socket(true);
 }
@@ -187,28 +200,48 @@ awaitable<std::error_code> engine_link::connect() {
 }
 
 awaitable<bool> engine_link::greet() {
-  welcomed_ = false;
+  welcomed_ = late_welcome_ = false;
   resend_at_ = 0;
+  plain_since_hello_ = 0;
   if (!offer_acks_) co_return true;
   std::string hello;
   wire::frame::encode_payload(wire::delivery::encode(wire::delivery::hello{session_, unacked_.first()}), hello);
   std::size_t written = 0;
   if (!co_await write_bytes(hello, written)) co_return false;
   const auto until = std::min(clock::now() + welcome_timeout, deadline_);
+  greeting_ = true;
   while (!welcomed_ && !peer_gone_ && socket_.is_open() && clock::now() < until) {
     wake_.expires_at(until);
     co_await wake_.async_wait(use_nothrow);
   }
+  greeting_ = false;
   if (welcomed_) {
     common::log::info("the engine acknowledges delivery: frames are kept until it holds them" +
                       std::string(unacked_.empty() ? "" : ", " + std::to_string(unacked_.frames()) + " sent again"));
+    ever_welcomed_ = true;
+    unwelcome_since_ = {};
     co_return true;
+  }
+  if (!socket_.is_open() || peer_gone_) co_return false;
+  if (ever_welcomed_ && !unacked_.empty()) {
+    // Frames kept for an acknowledging engine go only to one that answers (a busy or restarting
+    // engine of ours): sent plainly they could count twice. Try again, unless none answered for long.
+    if (unwelcome_since_ == clock::time_point{}) unwelcome_since_ = clock::now();
+    if (clock::now() - unwelcome_since_ < unwelcome_limit) {
+      common::log::warn("engine " + common::to_string(engine_) + " did not acknowledge the hello in time; " +
+                        std::to_string(unacked_.frames()) + " frames wait for one that does");
+      close_socket(false);
+      co_return false;
+    }
+    common::log::error("engine " + common::to_string(engine_) + " has not acknowledged for " +
+                       std::to_string(unwelcome_limit.count()) + " s (replaced by one that does not?): " +
+                       std::to_string(unacked_.frames()) + " unacknowledged frames are sent plainly and may count twice");
   }
   if (!unacked_.empty()) {  // this engine does not acknowledge: what the last one did not is sent plainly
     auto left = unacked_.take_all();
     for (auto it = left.rbegin(); it != left.rend(); ++it) queue_.requeue_front(std::move(*it));
   }
-  co_return socket_.is_open() && !peer_gone_;
+  co_return true;
 }
 
 void engine_link::apply_acks() {
@@ -274,7 +307,7 @@ awaitable<void> engine_link::watch_engine(std::uint64_t generation) {
       at += d.consumed;
       if (!wire::delivery::is_control(d.value)) continue;
       if (const auto w = wire::delivery::parse_welcome(d.value)) {
-        welcomed_ = true;
+        if (generation == generation_) (greeting_ ? welcomed_ : late_welcome_) = true;
         woke = true;
       } else if (const auto a = wire::delivery::parse_ack(d.value)) {
         acked_upto_ = std::max(acked_upto_, a->upto);

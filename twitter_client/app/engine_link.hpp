@@ -70,6 +70,11 @@ private:
   std::size_t max_unacked_;
   std::uint64_t session_;          // chosen at random, for the life of the process
   bool welcomed_ = false;          // this connection's engine answered the hello
+  bool late_welcome_ = false;      // it answered after the link gave up waiting: upgrade the connection
+  bool greeting_ = false;          // greet() is waiting for the welcome
+  bool ever_welcomed_ = false;     // an engine at this address acknowledged before
+  std::size_t plain_since_hello_ = 0;  // frames sent plainly on this connection after its hello
+  clock::time_point unwelcome_since_{};  // acknowledged frames wait for an engine that answers
   std::uint64_t acked_upto_ = 0;   // the highest ack read, applied between writes
   unacked_frames unacked_;
   std::size_t resend_at_ = 0;      // kept batches already sent on this connection

@@ -31,6 +31,8 @@ public:
   bool empty() const noexcept { return frames_ == 0; }
   /// The kept batches, oldest first.
   const std::deque<numbered>& batches() const noexcept { return kept_; }
+  /// Numbers `n` frames that were sent without being kept (they go unacknowledged).
+  void skip(std::size_t n) noexcept { next_ += n; }
   /// Gives every kept frame back, oldest first, forgetting their numbers (the engine turned out
   /// not to acknowledge: they are sent again as plain frames).
   std::deque<frame_batch> take_all();
