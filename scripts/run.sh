@@ -73,16 +73,21 @@ if [ "$do_build" = 1 ]; then
   BUILD_DIR=$build "$root/scripts/build.sh" >/dev/null
 fi
 
-# DASHBOARD_ARGS split as a shell would ("--subtitle 'last 5 minutes'" is two words), by xargs,
-# which reads quotes and runs nothing that the text holds.
-dashboard_args=()
-if [ -n "${DASHBOARD_ARGS:-}" ]; then
-  if ! xargs printf '%s\0' <<<"$DASHBOARD_ARGS" >/dev/null 2>&1; then
-    say "DASHBOARD_ARGS cannot be split into words (a quote not closed?): $DASHBOARD_ARGS"
+# ENGINE_ARGS and DASHBOARD_ARGS split as a shell would ("--subtitle 'last 5 minutes'" is two
+# words), by xargs, which reads quotes and runs nothing that the text holds.
+split_args() {  # split_args ARRAY VARIABLE: the words of $VARIABLE into ARRAY, or exit 2
+  local -n into=$1
+  local text=${!2:-}
+  into=()
+  [ -n "$text" ] || return 0
+  if ! xargs printf '%s\0' <<<"$text" >/dev/null 2>&1; then
+    say "$2 cannot be split into words (a quote not closed?): $text"
     exit 2
   fi
-  mapfile -d '' -t dashboard_args < <(xargs printf '%s\0' <<<"$DASHBOARD_ARGS")
-fi
+  mapfile -d '' -t into < <(xargs printf '%s\0' <<<"$text")
+}
+split_args dashboard_args DASHBOARD_ARGS
+split_args engine_args ENGINE_ARGS
 
 # Chart.js for the dashboard is copied next to it at build time; our programs otherwise need nothing else.
 if [ -n "${DASHBOARD_CMD:-}" ]; then
@@ -92,7 +97,12 @@ else
   dashboard=("$build/bin/dashboard_server" --host "$host" --port "$dashboard_port" "${dashboard_args[@]}")
 fi
 receiver_cmd=${RECEIVER_CMD:-"$build/bin/socket_receiver --listen $host:$receiver_port --dashboard http://$host:$dashboard_port/updateDashboard"}
-engine_cmd=${ENGINE_CMD:-"$build/bin/engine --in $host:$engine_port --out $host:$receiver_port ${ENGINE_ARGS:-}"}
+if [ -n "${ENGINE_CMD:-}" ]; then
+  # shellcheck disable=SC2206  # a command line, split on purpose
+  engine=($ENGINE_CMD)
+else
+  engine=("$build/bin/engine" --in "$host:$engine_port" --out "$host:$receiver_port" "${engine_args[@]}")
+fi
 client_cmd=${CLIENT_CMD:-"$build/bin/twitter_client --engine $host:$engine_port"}
 
 mkdir -p "$logs"
@@ -151,8 +161,7 @@ wait_port dashboard "$dashboard_port"
 # shellcheck disable=SC2086  # the *_cmd strings are command lines, split on purpose
 start receiver $receiver_cmd
 wait_port receiver "$receiver_port"
-# shellcheck disable=SC2086
-start engine $engine_cmd
+start engine "${engine[@]}"
 wait_port engine "$engine_port"
 # shellcheck disable=SC2086
 start client $client_cmd "${client_args[@]}"
