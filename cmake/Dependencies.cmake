@@ -6,13 +6,13 @@ find_package(CLI11 2.1 REQUIRED)
 find_package(doctest 2.4 REQUIRED)
 find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED)
-find_package(ZLIB REQUIRED)
 # twitter_client: simdjson On-Demand for the JSON hot path (libsimdjson-dev), Boost.Beast for
 # Jetstream's WebSocket (header-only, libboost-dev), libxml2's HTML parser for Mastodon statuses.
 find_package(simdjson 3.0 REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 find_package(LibXml2 REQUIRED)
 pkg_check_modules(utf8proc REQUIRED IMPORTED_TARGET libutf8proc)
+pkg_check_modules(xxhash REQUIRED IMPORTED_TARGET libxxhash)
 
 # Standalone asio (libasio-dev) ships no CMake config: wrap it.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)

@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config
   clang libclang-rt-14-dev
   libasio-dev nlohmann-json3-dev libcli11-dev doctest-dev libutf8proc-dev
-  libcurl4-openssl-dev libssl-dev zlib1g-dev
+  libcurl4-openssl-dev libssl-dev libxxhash-dev
   libsimdjson-dev libboost-dev libxml2-dev openssl python3-websockets
   libjs-chart.js libjs-jquery
   netcat-openbsd curl

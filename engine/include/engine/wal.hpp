@@ -3,14 +3,14 @@
 // snapshots that let the log be cut. No I/O in here (app/state_store.cpp does the files).
 //
 // Log segment file: "TRENDLOG" u32 version u64 first_lsn, then records. A record:
-//   u32 body length | u32 CRC-32 of the body | body = u8 type, u64 lsn, fields
+//   u32 body length | u32 checksum of the body (XXH3) | body = u8 type, u64 lsn, fields
 //   tweet: u64 session (0: none), u64 frame number, bytes text   (one accepted tweet, in order)
 //   slide: u32 count, i64 wall-clock ms of the slide              (the window moved on)
 // Log sequence numbers (lsn) count records from 1 without gaps across segments.
 //
 // Snapshot file: "TRENDSNP" u32 version u64 lsn (the last record it covers) i64 slide wall ms,
 // bytes settings (what the state was counted with), bytes sessions, bytes counter state,
-// then u32 CRC-32 of everything before it.
+// then u32 checksum of everything before it.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -39,7 +39,7 @@ struct record {
   std::int64_t wall_ms = 0;      ///< slide: when
 };
 
-/// The CRC-32 (zlib's) of `bytes`.
+/// The checksum of `bytes`: the low 32 bits of XXH3-64 (Debian's libxxhash).
 std::uint32_t checksum(std::string_view bytes) noexcept;
 
 /// A log segment's header for its first lsn.
