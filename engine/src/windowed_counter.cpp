@@ -73,8 +73,9 @@ windowed_counter::id_t windowed_counter::find_or_create(std::string_view key, st
   }
   in_window_[id] = 0;
   if (options_.score == score_kind::trend) before_[id] = score_[id] = 0;
+  if (next_seq_ == options_.seq_limit) renumber_first_seen();
   seq_[id] = next_seq_++;
-  last_slot_[id] = static_cast<std::uint32_t>(slide_ + 1);  // no pair in the current slot yet
+  flags_[id] = 0;  // no pair in the current slot yet
   rank_[id] = none;
   ++live_;
   table_[pos] = (std::uint64_t{h32} << 32) | (std::uint64_t{id} + 1);
@@ -90,6 +91,17 @@ windowed_counter::id_t windowed_counter::find_or_create(std::string_view key, st
     }
   }
   return id;
+}
+
+void windowed_counter::renumber_first_seen() {
+  // First-seen numbers only order the tags held: when they would wrap, number those 0.. again,
+  // in the same order (after 4 billion tags seen, not held).
+  std::vector<id_t> ids;
+  for (id_t id = 0; id < key_off_.size(); ++id)
+    if (key_len_[id] > 0) ids.push_back(id);
+  std::sort(ids.begin(), ids.end(), [this](id_t a, id_t b) { return seq_[a] < seq_[b]; });
+  for (std::uint32_t k = 0; k < ids.size(); ++k) seq_[ids[k]] = k;
+  next_seq_ = static_cast<std::uint32_t>(ids.size());
 }
 
 void windowed_counter::forget(id_t id) {
@@ -166,13 +178,12 @@ void windowed_counter::add(std::string_view key, std::string_view display) {
   ++in_window_[id];
   ++events_;
   auto& current = slots_[slide_ % kept_];
-  const auto now = static_cast<std::uint32_t>(slide_);
-  if (last_slot_[id] == now && current[pair_at_[id]].count < UINT32_MAX) {
+  if ((flags_[id] & current_bit) && current[pair_at_[id]].count < UINT32_MAX) {
     ++current[pair_at_[id]].count;
   } else {  // a slot's count that would overflow starts a second pair for the same tag
     pair_at_[id] = static_cast<std::uint32_t>(current.size());
     current.push_back(pair{id, 1});
-    last_slot_[id] = now;
+    flags_[id] |= current_bit;
   }
   touch(id);
   std::int64_t before_score = 0, after_score = 0;
@@ -206,10 +217,9 @@ void windowed_counter::grow_tags() {
   const std::size_t n = key_off_.size() + 1;
   if (n > key_off_.capacity()) {
     const std::size_t cap = std::max<std::size_t>(1024, key_off_.capacity() + key_off_.capacity() / 4);
-    for (auto* v : {&key_off_, &key_len_, &disp_len_, &last_slot_, &pair_at_, &rank_}) v->reserve(cap);
+    for (auto* v : {&key_off_, &key_len_, &disp_len_, &pair_at_, &rank_, &seq_}) v->reserve(cap);
     for (auto* v : {&in_window_, &before_, &score_}) v->reserve(options_.score == score_kind::trend || v == &in_window_ ? cap : 0);
-    seq_.reserve(cap);
-    dirty_.reserve(cap);
+    flags_.reserve(cap);
   }
   key_off_.push_back(0);
   key_len_.push_back(0);
@@ -220,10 +230,10 @@ void windowed_counter::grow_tags() {
     score_.push_back(0);
   }
   seq_.push_back(0);
-  last_slot_.push_back(0);
+
   pair_at_.push_back(0);
   rank_.push_back(none);
-  dirty_.push_back(0);
+  flags_.push_back(0);
   if (key_off_.size() > leaves_) grow_tree();
 }
 
@@ -243,7 +253,7 @@ void windowed_counter::flush_tree() {
   auto depth = [](std::size_t node) { return static_cast<std::size_t>(std::bit_width(node)); };
   levels_.resize(depth(2 * leaves_) + 1);
   for (const id_t id : dirty_list_) {
-    dirty_[id] = 0;
+    flags_[id] &= static_cast<std::uint8_t>(~dirty_bit);
     const bool candidate = rank_[id] == none && key_len_[id] > 0 && score_of(id) > 0;
     const std::size_t leaf = leaves_ + id;
     tree_[leaf] = candidate ? id : none;
@@ -269,6 +279,7 @@ void windowed_counter::slide() {
   shown.reserve(top_.size());
   for (const auto& e : top_) shown.emplace_back(e.id, score(e.id));
 
+  for (const pair& p : slots_[slide_ % kept_]) flags_[p.id] &= static_cast<std::uint8_t>(~current_bit);
   ++slide_;
   const std::size_t w = options_.slots;
   const bool trend = options_.score == score_kind::trend;
@@ -415,8 +426,11 @@ bool windowed_counter::restore(bytes_in& in, std::string& why) {
       (want_trend && static_cast<std::int64_t>(min_count) != options_.min_count))
     return fail("it was made with another window, slide or score (" + std::to_string(slots) + " slides per window, " +
                 (trend ? "trend score, min count " + std::to_string(min_count) : std::string("count")) + ")");
-  if (!in.u64(slide_) || !in.u64(events_) || !in.u64(next_seq_) || !in.varint(live) || live > 0xFFFFFFF0u)
+  std::uint64_t next_seq = 0;
+  if (!in.u64(slide_) || !in.u64(events_) || !in.u64(next_seq) || !in.varint(live) || live > 0xFFFFFFF0u ||
+      next_seq > UINT32_MAX)
     return fail("truncated");
+  next_seq_ = static_cast<std::uint32_t>(next_seq);
   for (std::uint64_t k = 0; k < live; ++k) {
     std::string_view key, display;
     std::uint64_t seq = 0;
@@ -430,8 +444,8 @@ bool windowed_counter::restore(bytes_in& in, std::string& why) {
     disp_len_[id] = static_cast<std::uint32_t>(display.size());
     arena_.append(key);
     arena_.append(display);
-    seq_[id] = seq;
-    last_slot_[id] = static_cast<std::uint32_t>(slide_ + 1);
+    if (seq >= UINT32_MAX) return fail("a tag's first-seen number is out of range");
+    seq_[id] = static_cast<std::uint32_t>(seq);
   }
   live_ = static_cast<std::size_t>(live);
   const std::uint64_t first = slide_ + 1 >= kept_ ? slide_ + 1 - kept_ : 0;
@@ -447,9 +461,10 @@ bool windowed_counter::restore(bytes_in& in, std::string& why) {
       const auto id = static_cast<id_t>(tag);
       if (k + w > slide_) in_window_[id] += static_cast<std::int64_t>(count);
       else before_[id] += static_cast<std::int64_t>(count);
-      // As add() keeps it: the slot and place of the tag's newest pair (slots go oldest first).
-      last_slot_[id] = static_cast<std::uint32_t>(k);
-      pair_at_[id] = static_cast<std::uint32_t>(slot.size());
+      if (k == slide_) {  // as add() keeps it: the place of the tag's pair in the current slot
+        flags_[id] |= current_bit;
+        pair_at_[id] = static_cast<std::uint32_t>(slot.size());
+      }
       slot.push_back(pair{id, static_cast<std::uint32_t>(count)});
     }
   }
@@ -496,8 +511,7 @@ std::size_t windowed_counter::bytes_per_tag() const noexcept {
       table_.capacity() * sizeof(std::uint64_t) +
       (key_off_.capacity() + key_len_.capacity() + disp_len_.capacity()) * sizeof(std::uint32_t) +
       (in_window_.capacity() + before_.capacity() + score_.capacity()) * sizeof(std::int64_t) +
-      seq_.capacity() * sizeof(std::uint64_t) +
-      (last_slot_.capacity() + pair_at_.capacity() + rank_.capacity()) * sizeof(std::uint32_t) + dirty_.capacity() +
+      (seq_.capacity() + pair_at_.capacity() + rank_.capacity()) * sizeof(std::uint32_t) + flags_.capacity() +
       tree_.capacity() * sizeof(id_t);
   return bytes / live_;
 }

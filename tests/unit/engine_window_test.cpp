@@ -264,3 +264,14 @@ TEST_CASE("a window saved with other options or cut short is refused") {
     CHECK(c.distinct() == 0);
   }
 }
+
+TEST_CASE("first-seen numbers renumbered on wrap keep the tie order exact") {
+  window_options o;
+  o.slots = 3;
+  o.top = 4;
+  o.seq_limit = 25;  // renumbered every few dozen new tags instead of every 4 billion
+  check_against_reference(o, 91, 3000, 60);
+  o.score = score_kind::trend;
+  o.min_count = 2;
+  check_against_reference(o, 92, 3000, 60);
+}

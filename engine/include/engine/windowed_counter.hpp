@@ -39,6 +39,8 @@ struct window_options {
   std::size_t slots = 60;        ///< slides per window (>= 1)
   score_kind score = score_kind::count;
   std::int64_t min_count = 5;    ///< trend: the least count in the window that can score
+  /// First-seen numbers are renumbered when they reach this (tests lower it to see that happen).
+  std::uint32_t seq_limit = UINT32_MAX;
 };
 
 /// The trend score of a tag counted `o` times in the window and `previous` times in the one before.
@@ -124,12 +126,15 @@ private:
   std::int64_t score_of(id_t id) const noexcept;
   id_t find_or_create(std::string_view key, std::string_view display);
   void forget(id_t id);
+  static constexpr std::uint8_t dirty_bit = 1;    // changed since the last flush of the tree
+  static constexpr std::uint8_t current_bit = 2;  // has a pair in the current slot, at pair_at_
   void touch(id_t id) {
-    if (!dirty_[id]) {
-      dirty_[id] = 1;
+    if (!(flags_[id] & dirty_bit)) {
+      flags_[id] |= dirty_bit;
       dirty_list_.push_back(id);
     }
   }
+  void renumber_first_seen();
   void rise(std::size_t pos);
   void enter_top(id_t id);
   void repair_top_after_slide();
@@ -148,7 +153,7 @@ private:
   std::size_t kept_;            // slots kept: the window, and with the trend score the one before
   std::uint64_t slide_ = 0;     // the current slot's number
   std::uint64_t events_ = 0;
-  std::uint64_t next_seq_ = 0;  // first-seen order
+  std::uint32_t next_seq_ = 0;  // first-seen order; renumbered when it would wrap
   std::size_t live_ = 0;
   bool changed_ = false;
 
@@ -159,10 +164,10 @@ private:
   std::size_t arena_garbage_ = 0;     // bytes of forgotten texts
   std::vector<std::uint32_t> key_off_, key_len_, disp_len_;
   std::vector<std::int64_t> in_window_, before_, score_;  // before_ and score_: trend score only
-  std::vector<std::uint64_t> seq_;
-  std::vector<std::uint32_t> last_slot_, pair_at_;  // the tag's newest pair: slot number (low 32 bits), index
+  std::vector<std::uint32_t> seq_;
+  std::vector<std::uint32_t> pair_at_;  // the tag's pair in the current slot (with current_bit)
   std::vector<std::uint32_t> rank_;   // position in top_, or none
-  std::vector<std::uint8_t> dirty_;
+  std::vector<std::uint8_t> flags_;  // dirty_bit, current_bit
   std::vector<id_t> dirty_list_;      // tags whose score or membership changed since the last flush
   std::vector<id_t> free_ids_;
 
