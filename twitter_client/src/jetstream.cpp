@@ -41,58 +41,35 @@ error_code read_langs(od::value v, std::vector<std::string>& langs, int depth) {
 }
 
 error_code read_record(od::value v, fields& f, message& m, int depth) {
-  od::json_type type;
-  if (auto e = v.type().get(type)) return e;
-  if (type != od::json_type::object) return check_value(v, type, depth);
-  od::object obj;
-  if (auto e = v.get_object().get(obj)) return e;
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value child;
-    if (auto e = field.value().get(child)) return e;
-    error_code e = simdjson::SUCCESS;
-    if (key == "text") {
-      od::json_type t;
-      if (auto te = child.type().get(t)) return te;
-      f.has_text = t == od::json_type::string;
-      e = f.has_text ? read_string(child, f.text) : check_value(child, t, depth + 1);
-    } else if (key == "langs") {
-      e = read_langs(child, m.langs, depth + 1);
-    } else if (key == "$type") {
-      od::json_type t;
-      if (auto te = child.type().get(t)) return te;
-      std::string_view name;
-      e = t == od::json_type::string ? read_string(child, name) : check_value(child, t, depth + 1);
-      f.post_record = name == post_collection;
-    } else {
-      e = check_value(child, depth + 1);
+  return json::for_each_field(v, depth, [&](std::string_view key, od::value child) {
+    if (key == "langs") return read_langs(child, m.langs, depth + 1);
+    if (key != "text" && key != "$type") return check_value(child, depth + 1);
+    od::json_type t;
+    if (auto e = child.type().get(t)) return e;
+    if (t != od::json_type::string) {
+      if (key == "text") f.has_text = false;
+      else f.post_record = false;
+      return check_value(child, t, depth + 1);
     }
-    if (e) return e;
-  }
-  return simdjson::SUCCESS;
+    if (key == "text") {
+      f.has_text = true;
+      return read_string(child, f.text);
+    }
+    std::string_view name;
+    const error_code e = read_string(child, name);
+    f.post_record = name == post_collection;
+    return e;
+  });
 }
 
 error_code read_commit(od::value v, fields& f, message& m, int depth) {
-  od::json_type type;
-  if (auto e = v.type().get(type)) return e;
-  if (type != od::json_type::object) return check_value(v, type, depth);
-  od::object obj;
-  if (auto e = v.get_object().get(obj)) return e;
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value child;
-    if (auto e = field.value().get(child)) return e;
-    error_code e = simdjson::SUCCESS;
-    if (key == "operation") e = read_string(child, f.operation);
-    else if (key == "collection") e = read_string(child, f.collection);
-    else if (key == "rkey") e = read_string(child, f.rkey);
-    else if (key == "record") e = read_record(child, f, m, depth + 1);
-    else e = check_value(child, depth + 1);
-    if (e) return e;
-  }
-  return simdjson::SUCCESS;
+  return json::for_each_field(v, depth, [&](std::string_view key, od::value child) {
+    if (key == "operation") return read_string(child, f.operation);
+    if (key == "collection") return read_string(child, f.collection);
+    if (key == "rkey") return read_string(child, f.rkey);
+    if (key == "record") return read_record(child, f, m, depth + 1);
+    return check_value(child, depth + 1);
+  });
 }
 
 }  // namespace

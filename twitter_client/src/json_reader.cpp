@@ -43,14 +43,7 @@ simdjson::error_code check_value(od::value v, od::json_type type, int depth) {
       if (depth >= max_depth) return too_deep;
       od::object obj;
       if (auto e = v.get_object().get(obj)) return e;
-      for (auto field : obj) {
-        std::string_view key;
-        if (auto e = field.unescaped_key().get(key)) return e;
-        od::value child;
-        if (auto e = field.value().get(child)) return e;
-        if (auto e = check_value(child, depth + 1)) return e;
-      }
-      return simdjson::SUCCESS;
+      return for_each_field(obj, [depth](std::string_view, od::value child) { return check_value(child, depth + 1); });
     }
     case od::json_type::array: {
       if (depth >= max_depth) return too_deep;

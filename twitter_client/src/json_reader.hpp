@@ -39,4 +39,30 @@ inline bool at_end(od::document& doc) { return doc.current_location().error() ==
 /// Reads a whole document that is not an object (an array or a scalar).
 simdjson::error_code check_root(od::document& doc, od::json_type type);
 
+/// Calls on_field(key, value) -> error_code for each field of an object, in order, and stops at
+/// the first error. A field's value must be read (or checked) by on_field: On-Demand moves on.
+template <class OnField>
+simdjson::error_code for_each_field(od::object obj, OnField&& on_field) {
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;
+    od::value child;
+    if (auto e = field.value().get(child)) return e;
+    if (auto e = on_field(key, child)) return e;
+  }
+  return simdjson::SUCCESS;
+}
+
+/// The same for a value `depth` containers deep: an object's fields are walked; any other value
+/// is read whole (check_value) and gives no field.
+template <class OnField>
+simdjson::error_code for_each_field(od::value v, int depth, OnField&& on_field) {
+  od::json_type type;
+  if (auto e = v.type().get(type)) return e;
+  if (type != od::json_type::object) return check_value(v, type, depth);
+  od::object obj;
+  if (auto e = v.get_object().get(obj)) return e;
+  return for_each_field(obj, on_field);
+}
+
 }  // namespace twitter_client::json

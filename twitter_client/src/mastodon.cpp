@@ -30,35 +30,21 @@ namespace od = simdjson::ondemand;
 using simdjson::error_code;
 
 error_code read_root(od::object obj, status& s, bool& has_content) {
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value child;
-    if (auto e = field.value().get(child)) return e;
+  return json::for_each_field(obj, [&](std::string_view key, od::value child) -> error_code {
     od::json_type type;
     if (auto e = child.type().get(type)) return e;
-    error_code e = simdjson::SUCCESS;
-    if (key == "content" || key == "language") {
-      const bool content = key == "content";
-      if (type == od::json_type::string) {
-        std::string_view v;
-        e = child.get_string().get(v);
-        (content ? s.content : s.language).assign(v);
-        if (content) has_content = true;
-      } else {
-        (content ? s.content : s.language).clear();
-        if (content) has_content = false;
-        e = json::check_value(child, type, 1);
-      }
-    } else if (key == "reblog") {
-      s.reblog = type == od::json_type::object;
-      e = json::check_value(child, type, 1);
-    } else {
-      e = json::check_value(child, type, 1);
+    if (key == "reblog") s.reblog = type == od::json_type::object;
+    if ((key != "content" && key != "language") || type != od::json_type::string) {
+      if (key == "content" || key == "language") (key == "content" ? s.content : s.language).clear();
+      if (key == "content") has_content = false;
+      return json::check_value(child, type, 1);
     }
-    if (e) return e;
-  }
-  return simdjson::SUCCESS;
+    std::string_view v;
+    const error_code e = child.get_string().get(v);
+    (key == "content" ? s.content : s.language).assign(v);
+    if (key == "content") has_content = true;
+    return e;
+  });
 }
 
 // The SAX state of html_to_text.

@@ -38,79 +38,38 @@ error_code take_string(od::value v, std::optional<std::string_view>& slot, int d
 // `data.note_tweet`: its `text`.
 error_code read_note(od::value v, found& f, int depth) {
   f.note_text.reset();
-  od::object obj;
-  od::json_type type;
-  if (auto e = v.type().get(type)) return e;
-  if (type != od::json_type::object) return json::check_value(v, type, depth);
-  if (auto e = v.get_object().get(obj)) return e;
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value child;
-    if (auto e = field.value().get(child)) return e;
-    auto e = key == "text" ? take_string(child, f.note_text, depth + 1) : json::check_value(child, depth + 1);
-    if (e) return e;
-  }
-  return simdjson::SUCCESS;
+  return json::for_each_field(v, depth, [&](std::string_view key, od::value child) {
+    return key == "text" ? take_string(child, f.note_text, depth + 1) : json::check_value(child, depth + 1);
+  });
 }
 
 // `data` (API v2): `text` and `note_tweet`.
 error_code read_data(od::value v, found& f, int depth) {
   f.data_text.reset();
   f.note_text.reset();
-  od::json_type type;
-  if (auto e = v.type().get(type)) return e;
-  if (type != od::json_type::object) return json::check_value(v, type, depth);
-  od::object obj;
-  if (auto e = v.get_object().get(obj)) return e;
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value child;
-    if (auto e = field.value().get(child)) return e;
-    error_code e;
-    if (key == "text") e = take_string(child, f.data_text, depth + 1);
-    else if (key == "note_tweet") e = read_note(child, f, depth + 1);
-    else e = json::check_value(child, depth + 1);
-    if (e) return e;
-  }
-  return simdjson::SUCCESS;
+  return json::for_each_field(v, depth, [&](std::string_view key, od::value child) {
+    if (key == "text") return take_string(child, f.data_text, depth + 1);
+    if (key == "note_tweet") return read_note(child, f, depth + 1);
+    return json::check_value(child, depth + 1);
+  });
 }
 
 // `extended_tweet` (API v1.1): its `full_text`.
 error_code read_extended(od::value v, found& f, int depth) {
   f.ext_full_text.reset();
-  od::json_type type;
-  if (auto e = v.type().get(type)) return e;
-  if (type != od::json_type::object) return json::check_value(v, type, depth);
-  od::object obj;
-  if (auto e = v.get_object().get(obj)) return e;
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value child;
-    if (auto e = field.value().get(child)) return e;
-    auto e = key == "full_text" ? take_string(child, f.ext_full_text, depth + 1) : json::check_value(child, depth + 1);
-    if (e) return e;
-  }
-  return simdjson::SUCCESS;
+  return json::for_each_field(v, depth, [&](std::string_view key, od::value child) {
+    return key == "full_text" ? take_string(child, f.ext_full_text, depth + 1) : json::check_value(child, depth + 1);
+  });
 }
 
 error_code read_root(od::object obj, found& f) {
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    od::value child;
-    if (auto e = field.value().get(child)) return e;
-    error_code e;
-    if (key == "text") e = take_string(child, f.text, 1);
-    else if (key == "full_text") e = take_string(child, f.full_text, 1);
-    else if (key == "extended_tweet") e = read_extended(child, f, 1);
-    else if (key == "data") e = read_data(child, f, 1);
-    else e = json::check_value(child, 1);
-    if (e) return e;
-  }
-  return simdjson::SUCCESS;
+  return json::for_each_field(obj, [&](std::string_view key, od::value child) {
+    if (key == "text") return take_string(child, f.text, 1);
+    if (key == "full_text") return take_string(child, f.full_text, 1);
+    if (key == "extended_tweet") return read_extended(child, f, 1);
+    if (key == "data") return read_data(child, f, 1);
+    return json::check_value(child, 1);
+  });
 }
 
 extracted tweet(std::string_view s) { return {line_kind::tweet, std::string(s)}; }
