@@ -1,6 +1,5 @@
 #include "engine/top_counter.hpp"
 
-#include "engine/hash.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -11,25 +10,13 @@
 
 namespace engine {
 
-top_counter::top_counter(std::size_t n) : n_(n == 0 ? 1 : n) {
-  slots_.assign(1 << 12, 0);
-  mask_ = slots_.size() - 1;
-  top_.reserve(n_);
-}
+top_counter::top_counter(std::size_t n) : n_(n == 0 ? 1 : n), table_(1, 2) { top_.reserve(n_); }
 
 top_counter::id_t top_counter::intern(std::string_view tag, std::string_view display) {
-  const auto h32 = static_cast<std::uint32_t>(hash_bytes(tag) >> 32);
-  std::size_t pos = h32 & mask_;
-  while (true) {
-    const std::uint64_t slot = slots_[pos];
-    if (slot == 0) break;
-    if (static_cast<std::uint32_t>(slot >> 32) == h32) {
-      const auto id = static_cast<id_t>((slot & 0xFFFFFFFFu) - 1);
-      if (length_[id] == tag.size() && std::memcmp(arena_.data() + offset_[id], tag.data(), tag.size()) == 0)
-        return id;
-    }
-    pos = (pos + 1) & mask_;
-  }
+  const auto f = table_.find(tag, [&](id_t id) {
+    return length_[id] == tag.size() && std::memcmp(arena_.data() + offset_[id], tag.data(), tag.size()) == 0;
+  });
+  if (f.hit) return f.id;
   // A new hashtag: its id is its first-seen rank.
   const std::size_t extra = display == tag ? 0 : display.size();
   if (counts_.size() >= 0xFFFFFFF0u || arena_.size() + tag.size() + extra > 0xFFFFFFFFu)
@@ -42,18 +29,7 @@ top_counter::id_t top_counter::intern(std::string_view tag, std::string_view dis
   if (extra) arena_.append(display);
   counts_.push_back(0);
   rank_.push_back(not_ranked);
-  slots_[pos] = (std::uint64_t{h32} << 32) | (std::uint64_t{id} + 1);
-  if (counts_.size() * 2 > slots_.size()) {  // keep the load under 1/2: grow and re-place
-    std::vector<std::uint64_t> old(slots_.size() * 2, 0);
-    old.swap(slots_);
-    mask_ = slots_.size() - 1;
-    for (const std::uint64_t slot : old) {
-      if (slot == 0) continue;
-      std::size_t p = static_cast<std::uint32_t>(slot >> 32) & mask_;
-      while (slots_[p] != 0) p = (p + 1) & mask_;
-      slots_[p] = slot;
-    }
-  }
+  table_.insert(f, id, counts_.size());  // grows past half full
   return id;
 }
 
@@ -139,16 +115,9 @@ bool top_counter::restore(bytes_in& in) {
 }
 
 void top_counter::rebuild_table_and_top() {
-  std::size_t size = 1 << 12;
-  while (counts_.size() * 2 > size) size *= 2;
-  slots_.assign(size, 0);
-  mask_ = size - 1;
-  for (id_t id = 0; id < counts_.size(); ++id) {
-    const auto h32 = static_cast<std::uint32_t>(hash_bytes(std::string_view(arena_).substr(offset_[id], length_[id])) >> 32);
-    std::size_t pos = h32 & mask_;
-    while (slots_[pos] != 0) pos = (pos + 1) & mask_;
-    slots_[pos] = (std::uint64_t{h32} << 32) | (std::uint64_t{id} + 1);
-  }
+  table_.reset(counts_.size());
+  for (id_t id = 0; id < counts_.size(); ++id)
+    table_.add(tag_table::hash(std::string_view(arena_).substr(offset_[id], length_[id])), id);
   // The top N of all tags: the N best by count, ties by first seen, in rank order.
   std::vector<id_t> ids(counts_.size());
   for (id_t id = 0; id < ids.size(); ++id) ids[id] = id;
@@ -165,7 +134,7 @@ void top_counter::rebuild_table_and_top() {
 }
 
 std::size_t top_counter::memory_bytes() const noexcept {
-  return slots_.capacity() * sizeof(std::uint64_t) +
+  return table_.memory_bytes() +
          (offset_.capacity() + length_.capacity() + display_.capacity() + rank_.capacity()) * sizeof(std::uint32_t) +
          counts_.capacity() * sizeof(std::int64_t) + top_.capacity() * sizeof(entry);
 }

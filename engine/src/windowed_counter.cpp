@@ -6,7 +6,6 @@
 #include <stdexcept>
 #include <utility>
 
-#include "engine/hash.hpp"
 
 namespace engine {
 
@@ -24,11 +23,10 @@ std::int64_t trend_score(std::int64_t o, std::int64_t previous, std::int64_t min
 
 windowed_counter::windowed_counter(window_options options)
     : options_(options),
-      kept_((options.slots == 0 ? 1 : options.slots) * (options.score == score_kind::trend ? 2 : 1)) {
+      kept_((options.slots == 0 ? 1 : options.slots) * (options.score == score_kind::trend ? 2 : 1)),
+      table_(7, 10) {
   if (options_.slots == 0) options_.slots = 1;
   if (options_.top == 0) options_.top = 1;
-  table_.assign(1 << 12, 0);
-  mask_ = table_.size() - 1;
   slots_.resize(kept_);
   top_.reserve(options_.top);
 }
@@ -39,18 +37,10 @@ std::int64_t windowed_counter::score_of(id_t id) const noexcept {
 }
 
 windowed_counter::id_t windowed_counter::find_or_create(std::string_view key, std::string_view display) {
-  const auto h32 = static_cast<std::uint32_t>(hash_bytes(key) >> 32);
-  std::size_t pos = h32 & mask_;
-  while (true) {
-    const std::uint64_t slot = table_[pos];
-    if (slot == 0) break;
-    if (static_cast<std::uint32_t>(slot >> 32) == h32) {
-      const auto id = static_cast<id_t>((slot & 0xFFFFFFFFu) - 1);
-      if (key_len_[id] == key.size() && std::memcmp(arena_.data() + key_off_[id], key.data(), key.size()) == 0)
-        return id;
-    }
-    pos = (pos + 1) & mask_;
-  }
+  const auto f = table_.find(key, [&](id_t id) {
+    return key_len_[id] == key.size() && std::memcmp(arena_.data() + key_off_[id], key.data(), key.size()) == 0;
+  });
+  if (f.hit) return f.id;
   // A new tag (or one forgotten and back): it is first seen now.
   if (arena_.size() + key.size() + display.size() > 0xFFFFFFFFu) compact_arena();
   if (arena_.size() + key.size() + display.size() > 0xFFFFFFFFu || live_ >= 0xFFFFFFF0u)
@@ -78,18 +68,7 @@ windowed_counter::id_t windowed_counter::find_or_create(std::string_view key, st
   flags_[id] = 0;  // no pair in the current slot yet
   rank_[id] = none;
   ++live_;
-  table_[pos] = (std::uint64_t{h32} << 32) | (std::uint64_t{id} + 1);
-  if (live_ * 10 > table_.size() * 7) {  // keep the load under 0.7: grow and re-place
-    std::vector<std::uint64_t> old(table_.size() * 2, 0);
-    old.swap(table_);
-    mask_ = table_.size() - 1;
-    for (const std::uint64_t slot : old) {
-      if (slot == 0) continue;
-      std::size_t p = static_cast<std::uint32_t>(slot >> 32) & mask_;
-      while (table_[p] != 0) p = (p + 1) & mask_;
-      table_[p] = slot;
-    }
-  }
+  table_.insert(f, id, live_);  // grows past 0.7 full
   return id;
 }
 
@@ -105,23 +84,7 @@ void windowed_counter::renumber_first_seen() {
 }
 
 void windowed_counter::forget(id_t id) {
-  // Remove from the table with backward-shift deletion (linear probing keeps no tombstones).
-  const std::string_view key = key_of(id);
-  std::size_t i = static_cast<std::uint32_t>(hash_bytes(key) >> 32) & mask_;
-  while ((table_[i] & 0xFFFFFFFFu) != std::uint64_t{id} + 1) i = (i + 1) & mask_;
-  std::size_t j = i;
-  while (true) {
-    j = (j + 1) & mask_;
-    if (table_[j] == 0) break;
-    const std::size_t home = static_cast<std::uint32_t>(table_[j] >> 32) & mask_;
-    // Move table_[j] into the hole at i unless its home lies cyclically in (i, j].
-    const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-    if (!stays) {
-      table_[i] = table_[j];
-      i = j;
-    }
-  }
-  table_[i] = 0;
+  table_.erase(tag_table::hash(key_of(id)), id);
   arena_garbage_ += key_len_[id] + disp_len_[id];
   key_len_[id] = disp_len_[id] = 0;
   --live_;
@@ -469,16 +432,10 @@ bool windowed_counter::restore(bytes_in& in, std::string& why) {
     }
   }
   // The table, the scores, the top N and the tree, all from scratch.
-  std::size_t size = 1 << 12;
-  while (live_ * 10 > size * 7) size *= 2;
-  table_.assign(size, 0);
-  mask_ = size - 1;
+  table_.reset(live_);
   std::vector<id_t> ranked;
   for (id_t id = 0; id < key_off_.size(); ++id) {
-    const auto h32 = static_cast<std::uint32_t>(hash_bytes(key_of(id)) >> 32);
-    std::size_t pos = h32 & mask_;
-    while (table_[pos] != 0) pos = (pos + 1) & mask_;
-    table_[pos] = (std::uint64_t{h32} << 32) | (std::uint64_t{id} + 1);
+    table_.add(tag_table::hash(key_of(id)), id);
     if (want_trend) score_[id] = score_of(id);
     if (score(id) > 0) ranked.push_back(id);
   }
@@ -508,7 +465,7 @@ std::size_t windowed_counter::memory_bytes() const noexcept {
 std::size_t windowed_counter::bytes_per_tag() const noexcept {
   if (live_ == 0) return 0;
   const std::size_t bytes =
-      table_.capacity() * sizeof(std::uint64_t) +
+      table_.memory_bytes() +
       (key_off_.capacity() + key_len_.capacity() + disp_len_.capacity()) * sizeof(std::uint32_t) +
       (in_window_.capacity() + before_.capacity() + score_.capacity()) * sizeof(std::int64_t) +
       (seq_.capacity() + pair_at_.capacity() + rank_.capacity()) * sizeof(std::uint32_t) + flags_.capacity() +

@@ -10,6 +10,7 @@
 
 #include "engine/bytes.hpp"
 #include "engine/record_text.hpp"
+#include "engine/tag_table.hpp"
 #include "wire/record.hpp"
 
 namespace engine {
@@ -79,8 +80,7 @@ private:
   std::vector<std::uint32_t> offset_, length_, display_;
   std::vector<std::int64_t> counts_;
   std::vector<std::uint32_t> rank_;  // position in top_, or not_ranked
-  std::vector<std::uint64_t> slots_; // (hash high 32 bits << 32) | (id + 1); 0 = empty
-  std::size_t mask_ = 0;
+  tag_table table_;                  // text -> id
   std::vector<entry> top_;
   record_cache record_;
   bool changed_ = false;

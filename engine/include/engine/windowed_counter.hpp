@@ -24,6 +24,7 @@
 
 #include "engine/bytes.hpp"
 #include "engine/record_text.hpp"
+#include "engine/tag_table.hpp"
 #include "wire/record.hpp"
 
 namespace engine {
@@ -158,8 +159,7 @@ private:
   bool changed_ = false;
 
   // Tags by id (ids are reused after a tag is forgotten).
-  std::vector<std::uint64_t> table_;  // open addressing: (hash high 32 bits << 32) | (id + 1); 0 = empty
-  std::size_t mask_ = 0;
+  tag_table table_;                   // key -> id
   std::string arena_;                 // key and display texts
   std::size_t arena_garbage_ = 0;     // bytes of forgotten texts
   std::vector<std::uint32_t> key_off_, key_len_, disp_len_;
