@@ -24,6 +24,8 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
             return "expected an http:// or https:// URL, e.g. http://127.0.0.1:5003/updateDashboard";
           },
           "");
+  common::cli::add_address(app, "--metrics", cfg.metrics,
+                           "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default)");
   common::cli::add_common_flags(app, cfg.flags);
   if (auto stop = common::cli::parse(app, argc, argv)) return {std::nullopt, *stop};
   return {std::move(cfg), 0};

@@ -1,5 +1,6 @@
 #pragma once
 // The receiver's command line: where engines connect, where records go, the common flags.
+#include <optional>
 #include <string>
 
 #include "common/cli.hpp"
@@ -12,6 +13,7 @@ struct config {
   common::host_port listen{"127.0.0.1", 7002};                   ///< where engines connect
   std::string dashboard = "http://127.0.0.1:5003/updateDashboard";  ///< where each record is POSTed
   common::cli::common_flags flags;                                ///< --log-level, --stats-interval
+  std::optional<common::host_port> metrics;  ///< where Prometheus metrics are served; unset: nowhere
 };
 
 /// Parses the command line: the config, or the exit code to stop with (CLI11 printed why).
