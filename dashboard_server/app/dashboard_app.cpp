@@ -12,6 +12,7 @@
 
 #include "common/log.hpp"
 #include "common/stats_line.hpp"
+#include "dashboard_metrics.hpp"
 #include "http_routes.hpp"
 #include "http_server.hpp"
 
@@ -91,6 +92,8 @@ int run(const config& cfg, common::stop_signals& signals) {
   live_state live;
   http_server server(io);
   register_routes(server, live, *files, cfg);
+  dashboard_metrics metrics(server, live);  // GET /metrics, and every response counted
+  metrics.register_route(server);
   server.listen(cfg.listen);  // throws "cannot listen on HOST:PORT: ..." (exit 1)
   log::info("serving http://" + server.local_address() + "/ (static files from " + dir.string() + ", " +
             std::to_string(cfg.threads) + " threads, at most " + std::to_string(max_event_streams(cfg)) +
