@@ -146,3 +146,32 @@ def test_metrics_are_off_by_default_and_only_metrics_is_served(procs):
     assert plain.popen.wait(30) == 0
     assert "metrics" not in plain.log_text()
     sink.close()
+
+
+def test_bluesky_reconnects_by_how_each_connection_ended_and_the_events_not_forwarded(procs):
+    import re
+
+    import fake_jetstream
+    from test_client_live import start_fake as start_jetstream
+    from test_client_live import texts
+    timeline = fake_jetstream.timeline(120)
+    want = fake_jetstream.posts(timeline)
+    fake, port = start_jetstream(procs, "cut:20;close:20;stall:20", None, "--events", "120")
+    sink = EngineSink()
+    metrics_port = free_port()
+    c = procs("twitter_client", [program("twitter_client"), "--engine", f"127.0.0.1:{sink.port}", "--source", "bluesky",
+                                 "--jetstream-url", f"ws://127.0.0.1:{port}/subscribe", "--stall-timeout", "1",
+                                 "--backoff-scale", "0.01", "--metrics", f"127.0.0.1:{metrics_port}"])
+    wait_port(metrics_port, proc=c)
+    wait_until(lambda: len(texts(sink)) >= len(want), timeout=60, message="every post")
+    s = when(metrics_port, trend_twitter_client_tweets_sent_total=len(want))
+    for reason, count in (("network", 1), ("ended", 1), ("stalled", 1), ("http", 0), ("rate_limit", 0)):
+        assert s.value("trend_twitter_client_source_reconnects_total", reason=reason) == count, (reason, c.log_text())
+    assert s.labels("trend_twitter_client_source_info") == [{"source": "bluesky", "delivery": "plain"}]
+    assert c.stop(signal.SIGINT) == 0
+    done = re.search(r"done: stats: .* ignored=(\d+) duplicates=(\d+) other_lang=(\d+) lost=0$", c.log_text(), re.M)
+    assert done, c.log_text()
+    assert s.value("trend_twitter_client_posts_ignored_total", reason="not_a_post") == int(done.group(1))
+    assert s.value("trend_twitter_client_posts_ignored_total", reason="duplicate") == int(done.group(2)) > 0
+    assert s.value("trend_twitter_client_posts_ignored_total", reason="other_language") == int(done.group(3)) == 0
+    assert texts(sink) == want
