@@ -13,6 +13,9 @@ find_package(Boost 1.74 REQUIRED)
 find_package(LibXml2 REQUIRED)
 pkg_check_modules(utf8proc REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(xxhash REQUIRED IMPORTED_TARGET libxxhash)
+# Prometheus metrics (prometheus-cpp-dev 1.0.1, no version file): only the core library, its
+# registry and text serializer; /metrics is served by our own asio code (common/metrics.hpp).
+find_package(prometheus-cpp CONFIG REQUIRED)
 
 # Standalone asio (libasio-dev) ships no CMake config: wrap it.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)

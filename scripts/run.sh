@@ -14,6 +14,12 @@ host=${TREND_HOST:-127.0.0.1}
 dashboard_port=${DASHBOARD_PORT:-5003}
 receiver_port=${RECEIVER_PORT:-7002}
 engine_port=${ENGINE_PORT:-8002}
+# Prometheus metrics (docs/observability.md): the engine on machida's 5001, the client on 5002,
+# the receiver on 5004; the dashboard serves /metrics on its own port (5003). METRICS=0: none.
+metrics=${METRICS:-1}
+engine_metrics_port=${ENGINE_METRICS_PORT:-5001}
+client_metrics_port=${CLIENT_METRICS_PORT:-5002}
+receiver_metrics_port=${RECEIVER_METRICS_PORT:-5004}
 logs=${LOG_DIR:-$root/logs}
 stop_timeout=${STOP_TIMEOUT:-10}
 
@@ -36,6 +42,9 @@ Environment:
   DASHBOARD_TOKEN                                       the update token: dashboard_server and socket_receiver
                                                         both read it (needed with a TREND_HOST beyond loopback)
   DASHBOARD_PORT, RECEIVER_PORT, ENGINE_PORT            ports (defaults 5003, 7002, 8002)
+  METRICS (1), ENGINE_METRICS_PORT, CLIENT_METRICS_PORT, RECEIVER_METRICS_PORT
+                                                        Prometheus /metrics of our programs (5001, 5002,
+                                                        5004; the dashboard's is on its port); 0: off
   TREND_HOST (127.0.0.1), BUILD_DIR (build/), LOG_DIR (logs/)
 USAGE
 }
@@ -90,20 +99,25 @@ split_args dashboard_args DASHBOARD_ARGS
 split_args engine_args ENGINE_ARGS
 
 # Chart.js for the dashboard is copied next to it at build time; our programs otherwise need nothing else.
+metrics_flag() {  # metrics_flag PORT: our programs' --metrics, unless METRICS=0 (a port taken is only a warning)
+  if [ "$metrics" != 0 ]; then printf -- '--metrics %s:%s' "$host" "$1"; fi
+}
 if [ -n "${DASHBOARD_CMD:-}" ]; then
   # shellcheck disable=SC2206  # a command line, split on purpose
   dashboard=($DASHBOARD_CMD)
 else
   dashboard=("$build/bin/dashboard_server" --host "$host" --port "$dashboard_port" "${dashboard_args[@]}")
 fi
-receiver_cmd=${RECEIVER_CMD:-"$build/bin/socket_receiver --listen $host:$receiver_port --dashboard http://$host:$dashboard_port/updateDashboard"}
+receiver_cmd=${RECEIVER_CMD:-"$build/bin/socket_receiver --listen $host:$receiver_port --dashboard http://$host:$dashboard_port/updateDashboard $(metrics_flag "$receiver_metrics_port")"}
 if [ -n "${ENGINE_CMD:-}" ]; then
   # shellcheck disable=SC2206  # a command line, split on purpose
   engine=($ENGINE_CMD)
 else
-  engine=("$build/bin/engine" --in "$host:$engine_port" --out "$host:$receiver_port" "${engine_args[@]}")
+  # shellcheck disable=SC2046  # --metrics HOST:PORT, two words or none
+  engine=("$build/bin/engine" --in "$host:$engine_port" --out "$host:$receiver_port" $(metrics_flag "$engine_metrics_port")
+          "${engine_args[@]}")
 fi
-client_cmd=${CLIENT_CMD:-"$build/bin/twitter_client --engine $host:$engine_port"}
+client_cmd=${CLIENT_CMD:-"$build/bin/twitter_client --engine $host:$engine_port $(metrics_flag "$client_metrics_port")"}
 
 mkdir -p "$logs"
 pids=()
@@ -167,6 +181,9 @@ wait_port engine "$engine_port"
 start client $client_cmd "${client_args[@]}"
 
 say "dashboard: http://$host:$dashboard_port/   (Ctrl-C stops all four)"
+if [ "$metrics" != 0 ]; then
+  say "metrics: http://$host:{$engine_metrics_port,$client_metrics_port,$dashboard_port,$receiver_metrics_port}/metrics (docs/observability.md)"
+fi
 
 # Watch the four: a server that dies stops the run; a client whose source ended leaves the rest up.
 client_pid=${pids[3]}

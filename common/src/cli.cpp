@@ -26,6 +26,20 @@ CLI::Option* add_address(CLI::App& app, const std::string& name, host_port& targ
   return option;
 }
 
+CLI::Option* add_address(CLI::App& app, const std::string& name, std::optional<host_port>& target,
+                         const std::string& help) {
+  auto* option = app.add_option_function<std::string>(
+      name,
+      [&target, name](const std::string& text) {
+        auto parsed = parse_host_port(text);
+        if (!parsed) throw CLI::ValidationError(name, "'" + text + "' is not HOST:PORT (or [IPv6]:PORT)");
+        target = *parsed;
+      },
+      help);
+  option->type_name("HOST:PORT");
+  return option;
+}
+
 std::optional<int> parse(CLI::App& app, int argc, const char* const* argv) {
   try {
     app.parse(argc, argv);

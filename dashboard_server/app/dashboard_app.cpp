@@ -15,6 +15,7 @@
 #include "common/secret.hpp"
 #include "common/time.hpp"
 #include "common/stats_line.hpp"
+#include "dashboard_metrics.hpp"
 #include "http_routes.hpp"
 #include "http_server.hpp"
 
@@ -107,6 +108,8 @@ int run(const config& cfg, common::stop_signals& signals) {
   live.board.started_ms = common::unix_ms();
   http_server server(io);
   register_routes(server, live, *files, cfg);
+  dashboard_metrics metrics(server, live);  // GET /metrics, and every response counted
+  metrics.register_route(server);
   server.listen(cfg.listen);  // throws "cannot listen on HOST:PORT: ..." (exit 1)
   log::info("serving http://" + server.local_address() + "/ (static files from " + dir.string() + ", " +
             std::to_string(cfg.threads) + " threads, at most " + std::to_string(max_event_streams(cfg)) +

@@ -111,6 +111,7 @@ private:
   // answer before the peer reads it, so the rest is read and dropped first, within bounds.
   awaitable<void> refuse(int status, const std::string& why, const http::request_head* h = nullptr) {
     ++server_.counters_.bad_requests;
+    server_.answered("none", status);
     // Everything from the request is escaped: a %0a in a path must not start a log line of its own.
     log::warn((h ? h->method + " " + log::escape(h->path) + " from " : "bad request from ") + peer_ + " refused: " +
               std::to_string(status) + " " + log::escape(why));
@@ -207,7 +208,8 @@ private:
       // The route.
       const bool head_only = h.method == "HEAD";
       bool path_known = false;
-      const http_server::handler* route = server_.find(head_only ? "GET" : h.method, h.path, path_known);
+      std::string route_name = "none";
+      const http_server::handler* route = server_.find(head_only ? "GET" : h.method, h.path, path_known, route_name);
       reply answer;
       if (!route) {
         answer.r = path_known ? text(405, "error: method not allowed") : text(404, "error: not found");
@@ -221,6 +223,7 @@ private:
         }
       }
       ++server_.counters_.requests;
+      server_.answered(route_name, answer.r.status);
 
       if (answer.stream) {
         // The stream runs even when its head could not be written: its first write fails, and
@@ -311,15 +314,17 @@ awaitable<void> connection::run_stream(const stream_function& stream) {
 }
 
 const http_server::handler* http_server::find(const std::string& method, const std::string& path,
-                                              bool& path_known) const {
+                                              bool& path_known, std::string& route) const {
   for (const auto& [key, h] : routes_) {
     if (key.second != path) continue;
     path_known = true;
+    route = key.second;
     if (key.first == method) return &h;
   }
   for (const auto& [prefix, h] : prefixes_) {
     if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0) {
       path_known = true;
+      route = prefix;
       if (method == "GET") return &h;
     }
   }

@@ -78,11 +78,18 @@ public:
   /// Stops accepting and closes every connection (event streams end). Any thread.
   void stop();
 
+  /// Called for every response (any thread) with the route that answered it (the registered path
+  /// or prefix; "none" for an unknown path or a request refused before routing) and its status.
+  void on_answered(std::function<void(const std::string& route, int status)> f) { answered_ = std::move(f); }
+
   const server_counters& counters() const noexcept { return counters_; }
 
 private:
   friend class connection;
-  const handler* find(const std::string& method, const std::string& path, bool& path_known) const;
+  const handler* find(const std::string& method, const std::string& path, bool& path_known, std::string& route) const;
+  void answered(const std::string& route, int status) const {
+    if (answered_) answered_(route, status);
+  }
   void on_accept(asio::ip::tcp::socket socket);
 
   asio::io_context& io_;
@@ -91,6 +98,7 @@ private:
   std::map<std::pair<std::string, std::string>, handler> routes_;
   std::list<std::pair<std::string, handler>> prefixes_;
   server_counters counters_;
+  std::function<void(const std::string&, int)> answered_;
   std::mutex mutex_;  // guards connections_ and stopping_
   std::list<std::weak_ptr<class connection>> connections_;
   bool stopping_ = false;

@@ -10,10 +10,13 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 
+#include "common/duration.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/stats_line.hpp"
 #include "common/time.hpp"
@@ -48,6 +51,13 @@ struct counters {
   std::uint64_t connections = 0;
   std::uint64_t duplicates = 0;  // frames of a delivery session applied before (resent)
   std::uint64_t acked = 0;       // acknowledgements written
+  // For the metrics only (read when /metrics is scraped, on the io thread): one add per read,
+  // per connection or per slide, never per hashtag.
+  std::uint64_t bytes_in = 0;       // bytes read from sources
+  std::uint64_t line_too_long = 0;  // lines mode: connections closed for a line over 1 MiB
+  std::uint64_t cut_short = 0;      // connections that ended inside a frame
+  std::uint64_t idle_closed = 0;    // sources closed by --idle-timeout
+  std::uint64_t slides = 0;         // slides of the window made while running
 };
 
 /// One source connection. Shared with the acknowledgement writes, which may outlive the read loop.
@@ -92,6 +102,7 @@ public:
     if (state_.events() > 0) sink_.on_update();  // not connected yet: the recovered top N goes out first
     log::info("state: " + std::to_string(state_.distinct()) + " hashtags, " + std::to_string(state_.events()) +
               " hashtag events, " + std::to_string(sessions_.size()) + " delivery sessions");
+    events_at_start_ = state_.events();
     store_->on_durable([this](std::uint64_t lsn) { acknowledge_durable(lsn); });
     store_->start([this]() -> std::optional<state_store::capture> {
       if (turn_taken_) return std::nullopt;  // a tweet is half counted: not a state the log can follow
@@ -125,6 +136,9 @@ public:
 
   /// Begins the clean shutdown; called on the io thread.
   void stop(int signo) { asio::co_spawn(io_, shutdown(signo), asio::detached); }
+
+  /// The engine's metrics (docs/observability.md), read from its counters; on the io thread.
+  void collect(common::metrics::families& f) const;
 
 private:
   // ---- the state: live, replayed, saved ------------------------------------------------------
@@ -344,19 +358,24 @@ private:
                          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.idle_timeout).count()) +
                          " ms (--idle-timeout)";
           log::warn("closing connection from " + src->peer + ": " + closed_by_us);
+          ++stats_.idle_closed;
           break;
         }
         if (!stopping_) {
           const auto last = decoder.finish();
           if (turn_taken_) co_await wait_for_turn();
           if (last && !take_frame(last.value, src, first_frame)) co_await finish_tweet();
-          if (last.state == wire::status::bad) log::warn("connection from " + src->peer + " " + last.error.message);
+          if (last.state == wire::status::bad) {
+            ++stats_.cut_short;
+            log::warn("connection from " + src->peer + " " + last.error.message);
+          }
           batch_done(src);
           sink_.notify();
         }
         break;
       }
       decoder.commit(n);
+      stats_.bytes_in += n;
       wire::parsed<std::string_view> tweet;
       while ((tweet = decoder.next())) {
         if (idle) idle->last_message = std::chrono::steady_clock::now();
@@ -370,6 +389,7 @@ private:
       sink_.notify();
       if (tweet.state == wire::status::bad) {
         if (cfg_.format == input_format::framed) ++stats_.bad_headers;
+        else ++stats_.line_too_long;
         closed_by_us = log::escape(tweet.error.message);
         log::warn("closing connection from " + src->peer + ": " + closed_by_us + " after " +
                   std::to_string(src->tweets + src->skipped) + " messages");
@@ -448,6 +468,7 @@ private:
         due += cfg_.slide;
         slide_wall_ms_ += slide_ms.count();
         ++count;
+        ++stats_.slides;
       }
       if (store_ && count) {
         store_->log_slides(count, slide_wall_ms_);
@@ -536,8 +557,70 @@ private:
   std::list<tcp::acceptor> acceptors_;
   std::list<tcp::socket*> sessions_open_;
   std::list<std::shared_ptr<source>> session_sources_;
+  std::uint64_t events_at_start_ = 0;  // hashtag events recovered from --state-dir
   bool stopping_ = false;
 };
+
+void engine_app::collect(common::metrics::families& f) const {
+  const auto n = [](auto v) { return static_cast<double>(v); };
+  const auto& sent = sink_.counters();
+  const auto seconds = [](std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); };
+  f.counter("trend_engine_tweets_total", "Tweets counted (valid UTF-8, not a resent duplicate).", n(stats_.tweets))
+      .counter("trend_engine_hashtags_total", "Hashtag events counted by this process.",
+               n(state_.events() - events_at_start_))
+      .counter("trend_engine_records_total", "Records written whole to the receiver.", n(sent.records_sent))
+      .counter("trend_engine_received_bytes_total", "Bytes read from source connections.", n(stats_.bytes_in))
+      .counter("trend_engine_sent_bytes_total", "Bytes of records written to the receiver.", n(sent.bytes_sent))
+      .counter("trend_engine_malformed_frames_total",
+               "Input that closed its connection: a frame header that is not 5 ASCII digits, a line over 1 MiB, "
+               "or a connection that ended inside a frame.",
+               n(stats_.bad_headers), {{"reason", "bad_header"}})
+      .counter("trend_engine_malformed_frames_total", "", n(stats_.line_too_long), {{"reason", "line_too_long"}})
+      .counter("trend_engine_malformed_frames_total", "", n(stats_.cut_short), {{"reason", "cut_short"}})
+      .counter("trend_engine_skipped_messages_total",
+               "Messages read and not counted: not valid UTF-8, or a frame of a delivery session applied before.",
+               n(stats_.skipped_utf8), {{"reason", "invalid_utf8"}})
+      .counter("trend_engine_skipped_messages_total", "", n(stats_.duplicates), {{"reason", "duplicate"}})
+      .counter("trend_engine_connections_total", "Source connections accepted.", n(stats_.connections))
+      .gauge("trend_engine_connections_open", "Source connections open.", n(sessions_open_.size()))
+      .counter("trend_engine_idle_closed_total", "Source connections closed by --idle-timeout.", n(stats_.idle_closed))
+      .gauge("trend_engine_distinct_hashtags", "Distinct hashtags held in the state (in the window, with --window).",
+             n(state_.distinct()))
+      .gauge("trend_engine_state_memory_bytes", "Bytes of memory the counting state holds.", n(state_.memory_bytes()))
+      .gauge("trend_engine_receiver_connected", "1 while the engine is connected to the receiver, else 0.",
+             sink_.connected() ? 1 : 0)
+      .counter("trend_engine_receiver_reconnects_total", "Connections to the receiver after the first.",
+               n(sent.reconnects))
+      .gauge("trend_engine_output_buffer_bytes", "Bytes of records waiting to be written to the receiver.",
+             n(sink_.buffered()))
+      .counter("trend_engine_slides_total", "Slides of the window made (--window).", n(stats_.slides))
+      .gauge("trend_engine_window_seconds", "The counting window (--window); 0: all-time.", seconds(cfg_.window))
+      .gauge("trend_engine_slide_seconds", "How often the window moves on (--slide); 0: all-time.", seconds(cfg_.slide))
+      .info("trend_engine_settings_info", "The counting and trend settings, as labels.",
+            {{"top", std::to_string(cfg_.top)},
+             {"input_format", cfg_.format == input_format::lines ? "lines" : "framed"},
+             {"hashtags", cfg_.hashtags == hashtag_rule::twitter_text ? "twitter-text" : "python"},
+             {"normalize", cfg_.normalize == normalization::nfkc_lower ? "nfkc-lower" : "none"},
+             {"window", common::format_duration(cfg_.window)},
+             {"slide", common::format_duration(cfg_.slide)},
+             {"score", cfg_.score == score_kind::trend ? "trend" : "count"},
+             {"min_count", std::to_string(cfg_.min_count)},
+             {"emit", cfg_.emit == emit_policy::on_change ? "on-change" : "every-event"},
+             {"durable", store_ ? "true" : "false"}})
+      .counter("trend_engine_acks_total", "Acknowledgements written to delivery sessions (--delivery acked clients).",
+               n(stats_.acked))
+      .gauge("trend_engine_delivery_sessions", "Delivery sessions remembered (at most 4,096).", n(sessions_.size()));
+  if (!store_) return;
+  f.gauge("trend_engine_state_logged_lsn", "The last log sequence number handed out (--state-dir).", n(store_->last_lsn()))
+      .gauge("trend_engine_state_durable_lsn", "The highest log sequence number on the disk by the --fsync policy.",
+             n(store_->durable_lsn()))
+      .gauge("trend_engine_state_healthy", "1 while writes to --state-dir succeed; 0 while they fail (nothing is "
+             "acknowledged then).", store_->healthy() ? 1 : 0)
+      .counter("trend_engine_state_write_failures_total",
+               "Failed writes to --state-dir (a log write, an fdatasync, a snapshot) and log overflows.",
+               n(store_->write_failures()))
+      .counter("trend_engine_state_snapshots_total", "Snapshots written to --state-dir.", n(store_->snapshots_written()));
+}
 
 /// --dump-state: the state in --state-dir as JSON lines, first seen first; nothing is written.
 int dump_state(const config& cfg) {
@@ -605,6 +688,12 @@ int run(const config& cfg, common::stop_signals& signals) {
   } catch (const std::runtime_error& e) {
     log::error(e.what());
     return 1;
+  }
+  // Scrapes run on the io thread, where the counters live: no lock, no atomic on the hot path.
+  std::optional<common::metrics::endpoint> metrics;
+  if (cfg.metrics) {
+    auto families = std::make_shared<common::metrics::from_function>([&app](common::metrics::families& f) { app.collect(f); });
+    metrics.emplace(io.get_executor(), *cfg.metrics, [families] { return common::metrics::text({families}); });
   }
   signals.on_stop([&](int signo) { asio::post(io, [&app, signo] { app.stop(signo); }); });
   io.run();

@@ -270,7 +270,10 @@ state_store::recovery state_store::recover(const std::function<bool(std::string_
   log::info("state: recovered " + dir_.string() + ": " +
             (r.from_snapshot ? "a snapshot up to record " + std::to_string(from) : std::string("no snapshot")) + ", " +
             std::to_string(r.replayed) + " log records replayed");
-  if (!writable_) failed_ = true;
+  if (!writable_) {
+    failed_ = true;
+    ++write_failures_;
+  }
   return r;
 }
 
@@ -292,6 +295,7 @@ void state_store::start(std::function<std::optional<capture>()> take) {
     log::error("state: cannot start a log segment in " + dir_.string() + " (" + why +
                "): counting goes on in memory, nothing is acknowledged until writes succeed (retrying)");
     failed_ = true;
+    ++write_failures_;
   }
   writer_failed_ = failed_;
   written_lsn_ = synced_lsn_ = lsn_;
@@ -335,6 +339,7 @@ void state_store::flush() {
   }
   pending_.clear();
   if (overflow) {
+    ++write_failures_;
     failed_ = true;
     gap_ = true;
     log::error("state: the disk takes the log more slowly than the engine counts (over " +
@@ -397,6 +402,8 @@ asio::awaitable<bool> state_store::final_checkpoint(std::chrono::steady_clock::d
 void state_store::report(std::uint64_t durable, bool failed, std::string why, bool snapshot_done) {
   asio::post(io_, [this, durable, failed, why = std::move(why), snapshot_done] {
     if (snapshot_done) snapshot_in_flight_ = false;
+    if (failed) ++write_failures_;
+    if (snapshot_done && !failed) ++snapshots_written_;
     if (failed) {
       if (!failed_)
         log::error("state: writing to " + dir_.string() + " failed (" + why +

@@ -73,6 +73,10 @@ public:
   void on_durable(std::function<void(std::uint64_t)> f) { on_durable_ = std::move(f); }
   /// False while writes fail: what is counted since is in memory only, and nothing is acknowledged.
   bool healthy() const noexcept { return !failed_; }
+  /// Failed writes (log, fdatasync, snapshot) and log overflows so far.
+  std::uint64_t write_failures() const noexcept { return write_failures_; }
+  /// Snapshots written so far.
+  std::uint64_t snapshots_written() const noexcept { return snapshots_written_; }
 
   /// Writes a snapshot now (a clean stop); true once it is durable, false after `deadline`.
   asio::awaitable<bool> final_checkpoint(std::chrono::steady_clock::duration deadline);
@@ -122,6 +126,8 @@ private:
   std::function<void(std::uint64_t)> on_durable_;
   asio::steady_timer checkpoint_timer_;
   std::uint64_t last_snapshot_lsn_ = 0;
+  std::uint64_t write_failures_ = 0;
+  std::uint64_t snapshots_written_ = 0;
 
   // shared with the writer thread
   std::mutex mutex_;

@@ -149,16 +149,20 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
       ->capture_default_str();
   durable->add_flag("--dump-state", cfg.dump_state,
                     "Print the state held in --state-dir (a JSON line per hashtag, first seen first) and exit");
+  common::cli::add_address(app, "--metrics", cfg.metrics,
+                           "Serve Prometheus metrics at http://HOST:PORT/metrics (machida's flag; off when absent).\n"
+                           "An address that cannot be bound is a warning: the engine goes on without metrics")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   common::cli::add_common_flags(app, cfg.flags);
 
-  // machida's command line from the tutorial, accepted unchanged and ignored: this engine has the
-  // application built in, one worker, no cluster, no metrics.
+  // machida's command line from the tutorial, accepted unchanged and ignored (but --metrics,
+  // above): this engine has the application built in, one worker, no cluster.
   auto* compat = app.add_option_group("machida compatibility",
                                       "Accepted so that machida's command line works unchanged; ignored.");
   std::vector<std::string> seen;
   std::list<std::vector<std::string>> values;  // one store per option, at a stable address
   std::vector<std::pair<std::string, std::vector<std::string>*>> valued;
-  for (const char* name : {"--application-module", "--metrics", "--control", "--data", "--worker-name", "--name",
+  for (const char* name : {"--application-module", "--control", "--data", "--worker-name", "--name",
                            "--external", "--resilience-dir", "--join", "--worker-count", "--my-control",
                            "--my-data", "--event-log-file-size", "--spike-seed", "--spike-drop", "--spike-delay",
                            "--ponythreads", "--ponyminthreads", "--ponycdmin", "--ponycdmax", "--ponycdconf",

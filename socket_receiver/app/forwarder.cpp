@@ -63,13 +63,16 @@ void forwarder::run() {
       error_text[0] = '\0';
       curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
       curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->data());
+      const auto started = clock::now();
       const CURLcode rc = curl_easy_perform(curl);
+      const double took = std::chrono::duration<double>(clock::now() - started).count();
       long status = 0;
       if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
       const std::string why = rc != CURLE_OK ? (error_text[0] ? error_text : curl_easy_strerror(rc))
                                              : "HTTP " + std::to_string(status);
       lk.lock();
       const outcome result = classify(status);
+      if (on_post_) on_post_(result, took);
       const std::uint64_t streak = slot_.failing_streak();
       slot_.done(result, clock::now());
       if (result == outcome::failed && streak == 0) {

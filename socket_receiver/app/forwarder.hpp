@@ -4,6 +4,7 @@
 // the latest-wins slot: the dashboard is at most one POST behind, whatever the input rate.
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,11 +44,16 @@ public:
   /// Copies the slot's counters (forwarded, superseded, rejected, failed attempts) into `s`.
   void fill(stats& s);
 
+  /// Called on the forwarder thread after every POST with how it ended and how long it took
+  /// (the metrics' latency histogram); set before start().
+  void on_post(std::function<void(outcome, double seconds)> f) { on_post_ = std::move(f); }
+
 private:
   void run();
 
   std::string url_;
   std::optional<std::string> token_;
+  std::function<void(outcome, double)> on_post_;
   std::mutex mutex_;
   std::condition_variable cv_;
   latest_slot slot_;

@@ -11,7 +11,11 @@
 #include <stdexcept>
 #include <string>
 
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/secret.hpp"
 #include "forwarder.hpp"
@@ -57,6 +61,28 @@ public:
     if (acceptor_) acceptor_->close(ignored);
     ticker_.cancel();
     for (auto* s : sessions_) s->close(ignored);  // sessions then end on operation_aborted
+    if (metrics_) metrics_->stop();
+  }
+
+  /// Serves the metrics on the io thread (docs/observability.md), with the forwarder's POST
+  /// latency histogram; before start().
+  void serve_metrics(const common::host_port& where) {
+    auto registry = std::make_shared<prometheus::Registry>();
+    auto& latency = prometheus::BuildHistogram()
+                        .Name("trend_socket_receiver_post_duration_seconds")
+                        .Help("How long each POST to the dashboard took, by how it ended: delivered (2xx), "
+                              "rejected (4xx), failed (no answer in 5 s, or 5xx).")
+                        .Register(*registry);
+    const prometheus::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                          0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
+    std::array<prometheus::Histogram*, 3> by_outcome{&latency.Add({{"outcome", "delivered"}}, buckets),
+                                                     &latency.Add({{"outcome", "rejected"}}, buckets),
+                                                     &latency.Add({{"outcome", "failed"}}, buckets)};
+    out_.on_post([registry, by_outcome](outcome result, double seconds) {  // holds what it observes into
+      by_outcome[result == outcome::delivered ? 0 : result == outcome::rejected ? 1 : 2]->Observe(seconds);
+    });
+    auto counters = std::make_shared<common::metrics::from_function>([this](common::metrics::families& f) { collect(f); });
+    metrics_.emplace(io_.get_executor(), where, [counters, registry] { return common::metrics::text({counters, registry}); });
   }
 
   /// Lets the forwarder finish and logs the final stats line; after io.run() returned.
@@ -66,6 +92,28 @@ public:
   }
 
 private:
+  // The receiver's counters, read on the io thread; the forwarder's under its lock.
+  void collect(common::metrics::families& f) {
+    const stats s = snapshot();
+    const auto n = [](std::uint64_t v) { return static_cast<double>(v); };
+    f.counter("trend_socket_receiver_records_received_total", "Whole records read from engines (';;'-terminated).",
+              n(s.received))
+        .counter("trend_socket_receiver_records_forwarded_total", "Records the dashboard took (a 2xx to the POST).",
+                 n(s.forwarded))
+        .counter("trend_socket_receiver_records_superseded_total",
+                 "Records replaced by a newer one before they were posted (latest wins).", n(s.superseded))
+        .counter("trend_socket_receiver_records_malformed_total", "Records that do not parse, skipped.", n(s.malformed))
+        .counter("trend_socket_receiver_records_rejected_total", "Records the dashboard refused (a 4xx), dropped.",
+                 n(s.rejected))
+        .counter("trend_socket_receiver_oversized_records_total",
+                 "Runs of 1 MiB without ';;', cut there (the stream resynchronises on the next ';;').", n(s.overflows))
+        .counter("trend_socket_receiver_post_failures_total",
+                 "POSTs that failed (no answer within 5 s, a refused connection, a 5xx); the record is retried.",
+                 n(s.failures))
+        .counter("trend_socket_receiver_connections_total", "Engine connections accepted.", n(s.connections))
+        .gauge("trend_socket_receiver_connections_open", "Engine connections open.", n(sessions_.size()));
+  }
+
   stats snapshot() {
     stats s = counters_;
     s.malformed = malformed_.total();
@@ -144,6 +192,7 @@ private:
   malformed_tally malformed_;
   stats counters_;  // the network thread's counters; the forwarder's are added by out_.fill()
   bool stopping_ = false;
+  std::optional<common::metrics::endpoint> metrics_;
 };
 
 /// libcurl's global state for the life of run().
@@ -169,6 +218,7 @@ int run(const config& cfg, common::stop_signals& signals) {
   asio::io_context io(1);
   receiver_app app(io, cfg, std::move(token.token));
   try {
+    if (cfg.metrics) app.serve_metrics(*cfg.metrics);
     app.start();
   } catch (const std::system_error& e) {
     log::error(e.what());

@@ -30,6 +30,8 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
                      " in the\nenvironment), sent as \"Authorization: Bearer TOKEN\". Never give the token itself on the\n"
                      "command line")
       ->type_name("FILE");
+  common::cli::add_address(app, "--metrics", cfg.metrics,
+                           "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default)");
   common::cli::add_common_flags(app, cfg.flags);
   if (auto stop = common::cli::parse(app, argc, argv)) return {std::nullopt, *stop};
   return {std::move(cfg), 0};

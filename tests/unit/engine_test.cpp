@@ -287,7 +287,24 @@ TEST_CASE("machida's command line from the tutorial is accepted unchanged") {
   CHECK(parsed.config->in.size() == 1);
   CHECK(parsed.config->in[0].port == 8002);
   CHECK(parsed.config->out.port == 7002);
-  CHECK(parsed.config->machida_options.size() == 10);
+  // --metrics is machida's and ours: it serves Prometheus metrics (issue 13); the rest is ignored.
+  REQUIRE(parsed.config->metrics);
+  CHECK(parsed.config->metrics->host == "127.0.0.1");
+  CHECK(parsed.config->metrics->port == 5001);
+  CHECK(parsed.config->machida_options.size() == 9);
+}
+
+TEST_CASE("--metrics is off by default, the last one given wins, and a bad address is a usage error") {
+  const char* none[] = {"engine"};
+  CHECK_FALSE(engine::parse_options(1, none).config->metrics);
+  const char* twice[] = {"engine", "--metrics", "127.0.0.1:5001", "--metrics", "[::1]:9100"};
+  auto parsed = engine::parse_options(5, twice);
+  REQUIRE(parsed.config);
+  REQUIRE(parsed.config->metrics);
+  CHECK(parsed.config->metrics->host == "::1");
+  CHECK(parsed.config->metrics->port == 9100);
+  const char* bad[] = {"engine", "--metrics", "5001"};
+  CHECK(engine::parse_options(3, bad).exit_code == 2);
 }
 
 TEST_CASE("the engine's own options parse, and bad ones are usage errors") {

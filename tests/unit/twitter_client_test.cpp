@@ -344,6 +344,19 @@ TEST_CASE("reconnect: 420 and 429 back off exponentially from 60 s") {
   CHECK(p.next_nominal(failure_class::rate_limit) == 960'000ms);
 }
 
+TEST_CASE("reconnect: how a stream connection ended, the reason label of the reconnect metric") {
+  CHECK(end_of_stream(429, false, false) == stream_end::rate_limit);
+  CHECK(end_of_stream(420, true, true) == stream_end::rate_limit);  // the status decides first
+  CHECK(end_of_stream(503, false, true) == stream_end::http);
+  CHECK(end_of_stream(200, true, true) == stream_end::stalled);
+  CHECK(end_of_stream(0, true, false) == stream_end::stalled);
+  CHECK(end_of_stream(0, false, true) == stream_end::network);    // no answer at all
+  CHECK(end_of_stream(200, false, true) == stream_end::network);  // cut mid-stream
+  CHECK(end_of_stream(200, false, false) == stream_end::ended);
+  CHECK(std::string(name(stream_end::rate_limit)) == "rate_limit");
+  CHECK(std::string(name(stream_end::ended)) == "ended");
+}
+
 TEST_CASE("reconnect: 401 and 403 are fatal with advice, other statuses are HTTP errors") {
   CHECK(classify_http(401) == failure_class::fatal);
   CHECK(classify_http(403) == failure_class::fatal);

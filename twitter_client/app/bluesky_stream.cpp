@@ -51,6 +51,7 @@ struct outcome {
   std::string why;
   std::uint64_t posts = 0;
   bool stopped = false;  // stop requested or --limit reached: no reconnect
+  bool ended = false;    // the server closed the WebSocket
 };
 
 // One connection's state, shared by its coroutines.
@@ -179,6 +180,7 @@ asio::awaitable<void> read_stream(connection& c, Stream& ws, const url_parts& ur
   if (c.result.stopped) co_return;
   if (c.timed_out) co_return fail("no message for " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(c.stall).count()) + " ms (stalled)");
   if (ec == websocket::error::closed) {
+    c.result.ended = true;
     const auto& reason = ws.reason();
     co_return fail("the server closed the WebSocket (code " + std::to_string(reason.code) + " " +
                    common::log::escape(std::string_view(reason.reason.data(), reason.reason.size()), 100) + ")");
@@ -234,11 +236,12 @@ bool run_bluesky(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
   jetstream::session session(o.langs);
   reconnect_policy policy(o.backoff_scale);
   bool first = true;
+  stream_end last_end = stream_end::network;  // how the last connection ended
   const auto stall = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(o.stall_seconds));
   while (!stop.load() && !sink.done()) {
     std::string target = add_query(url->target, "wantedCollections", jetstream::post_collection);
     if (const auto cursor = session.resume_cursor()) target = add_query(target, "cursor", std::to_string(*cursor));
-    if (!first) stats.stream_reconnects.fetch_add(1, std::memory_order_relaxed);
+    if (!first) stats.count_stream_reconnect(last_end);
     first = false;
     asio::io_context ioc;
     connection c{sink, stats, stop, session, policy, {}, stall, false, false, false, false, {}};
@@ -253,6 +256,11 @@ bool run_bluesky(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
     sink.flush();
     if (result.stopped || stop.load() || sink.done()) break;
     policy.ended(clock::now());
+    last_end = result.cls == failure_class::rate_limit ? stream_end::rate_limit
+               : result.cls == failure_class::http     ? stream_end::http
+               : c.timed_out && c.upgraded             ? stream_end::stalled
+               : result.ended                          ? stream_end::ended
+                                                       : stream_end::network;
     const auto nominal = policy.next_nominal(result.cls);
     const auto wait = policy.scaled(nominal);
     common::log::warn("bluesky: " + result.why + " after " + std::to_string(result.posts) + " posts; reconnecting in " +

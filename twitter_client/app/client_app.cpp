@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "common/stats_line.hpp"
 #include "engine_link.hpp"
 #include "live_streams.hpp"
@@ -111,6 +112,44 @@ common::stats_line stats_of(const client_stats& s, const frame_queue& q, double 
   return line;
 }
 
+// The client's metrics (docs/observability.md), read from the shared atomics at each scrape.
+void collect(common::metrics::families& f, const client_stats& s, const frame_queue& q, const config& cfg,
+             source_kind source) {
+  const auto n = [](const std::atomic<std::uint64_t>& v) { return static_cast<double>(v.load(std::memory_order_relaxed)); };
+  f.counter("trend_twitter_client_tweets_read_total", "Tweets taken from the source.", n(s.read))
+      .counter("trend_twitter_client_tweets_sent_total", "Frames written whole to the engine (again after a resend).",
+               n(s.sent))
+      .counter("trend_twitter_client_tweets_dropped_total", "Frames dropped, oldest first, from the full queue.",
+               static_cast<double>(q.dropped()))
+      .counter("trend_twitter_client_tweets_skipped_total",
+               "Source lines that are no tweet (torn, bad JSON) and texts too long for a 5-digit frame.", n(s.skipped))
+      .counter("trend_twitter_client_tweets_acked_total", "Frames the engine acknowledged (--delivery acked).", n(s.acked))
+      .counter("trend_twitter_client_tweets_lost_total", "Frames not delivered when the client gave up.", n(s.lost))
+      .gauge("trend_twitter_client_queue_frames", "Frames waiting for the engine.", static_cast<double>(q.frames()))
+      .gauge("trend_twitter_client_queue_bytes", "Bytes of frames waiting for the engine.", static_cast<double>(q.bytes()))
+      .gauge("trend_twitter_client_queue_capacity_frames", "Frames the queue holds at most (--queue).",
+             static_cast<double>(cfg.queue_frames))
+      .gauge("trend_twitter_client_engine_connected", "1 while connected to the engine, else 0.",
+             s.engine_connected.load() ? 1 : 0);
+  for (std::size_t k = 0; k < 2; ++k)
+    f.counter("trend_twitter_client_engine_reconnects_total",
+              "Connections to the engine after the first, by how the last one ended: closed by the engine, or a "
+              "write failed.",
+              n(s.engine_reconnects_by[k]), {{"reason", k == 0 ? "closed" : "write_failed"}});
+  for (std::size_t k = 0; k < stream_end_count; ++k)
+    f.counter("trend_twitter_client_source_reconnects_total",
+              "Connections to a live source (Twitter, Bluesky, Mastodon) after the first, by how the last one ended.",
+              n(s.stream_reconnects_by[k]), {{"reason", name(static_cast<stream_end>(k))}});
+  f.counter("trend_twitter_client_posts_ignored_total",
+            "Live sources' events not forwarded: no new post (deletes, edits, boosts), a post seen before a "
+            "reconnect, a post in none of the --lang languages.",
+            n(s.ignored), {{"reason", "not_a_post"}})
+      .counter("trend_twitter_client_posts_ignored_total", "", n(s.duplicates), {{"reason", "duplicate"}})
+      .counter("trend_twitter_client_posts_ignored_total", "", n(s.other_lang), {{"reason", "other_language"}})
+      .info("trend_twitter_client_source_info", "The source and the delivery, as labels.",
+            {{"source", name(source)}, {"delivery", cfg.acknowledged ? "acked" : "plain"}});
+}
+
 // What the signal thread, the source thread and the stats loop share. The stop function holds it
 // too, so a signal that comes while run() returns finds it alive.
 struct lifecycle {
@@ -171,6 +210,10 @@ int run(const config& cfg, common::stop_signals& signals) {
   frame_queue queue(cfg.queue_frames, std::size_t{1} << 30);
   engine_link link(cfg.engine, queue, stats, cfg.acknowledged, cfg.queue_frames);
   std::thread sender([&] { link.run(); });
+  std::optional<common::metrics::endpoint_thread> metrics;  // on a thread of its own: the counters are atomics
+  if (cfg.metrics)
+    metrics.emplace(*cfg.metrics, common::metrics::sources{std::make_shared<common::metrics::from_function>(
+                                      [&](common::metrics::families& f) { collect(f, stats, queue, cfg, source); })});
 
   const std::string where = source == source_kind::bluesky  ? " (" + cfg.jetstream_url + ")"
                             : source == source_kind::mastodon ? " (" + mastodon.instance + ", stream " + cfg.stream + ")"

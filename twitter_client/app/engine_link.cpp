@@ -107,6 +107,7 @@ awaitable<void> engine_link::send_loop() {
   while (!past_deadline()) {
     if (socket_.is_open() && peer_gone_) {
       common::log::warn("engine " + common::to_string(engine_) + " closed the connection; reconnecting");
+      lost_by_write_ = false;
       close_socket(false);
     }
     if (!socket_.is_open()) {
@@ -125,7 +126,11 @@ awaitable<void> engine_link::send_loop() {
       }
       std::error_code ignored;
       socket_.set_option(tcp::no_delay(true), ignored);  // we batch ourselves: Nagle would only delay live tweets
-      if (ever_connected_) stats_.engine_reconnects.fetch_add(1, std::memory_order_relaxed);
+      if (ever_connected_) {
+        stats_.engine_reconnects.fetch_add(1, std::memory_order_relaxed);
+        stats_.engine_reconnects_by[lost_by_write_ ? 1 : 0].fetch_add(1, std::memory_order_relaxed);
+      }
+      stats_.engine_connected = true;
       common::log::info("connected to the engine at " + common::to_string(engine_));
       ever_connected_ = true;
       failures = 0;
@@ -259,6 +264,7 @@ awaitable<bool> engine_link::write_bytes(std::string_view bytes, std::size_t& wr
   if (err && !(err == asio::error::operation_aborted && past_deadline())) {
     common::log::warn("engine " + common::to_string(engine_) + " connection lost (" + err.message() +
                       "); reconnecting");
+    lost_by_write_ = true;
     close_socket(false);
   }
   co_return !err;
@@ -271,6 +277,7 @@ awaitable<bool> engine_link::write_batch(frame_batch& batch) {
   if (err && !(err == asio::error::operation_aborted && past_deadline())) {
     common::log::warn("engine " + common::to_string(engine_) + " connection lost (" + err.message() +
                       "); reconnecting");
+    lost_by_write_ = true;
     close_socket(false);
   }
   // Whole frames handed to the kernel are done; a frame cut in the middle is sent again whole.
@@ -350,6 +357,7 @@ void engine_link::close_socket(bool graceful) {
   }
   socket_.close(ignored);
   peer_gone_ = false;
+  stats_.engine_connected = false;
 }
 
 }  // namespace twitter_client

@@ -65,6 +65,7 @@ private:
   std::uint64_t generation_ = 0;  // counts connections; a watcher acts only on its own
   bool peer_gone_ = false;        // the engine's side of this connection ended
   bool ever_connected_ = false;
+  bool lost_by_write_ = false;    // the last connection ended with a failed write (else the engine closed it)
   // Acknowledged delivery:
   bool offer_acks_;
   std::size_t max_unacked_;

@@ -124,6 +124,7 @@ bool run_mastodon(frame_sink& sink, client_stats& stats, const std::atomic<bool>
   reconnect_policy policy(o.backoff_scale);
   sse::parser events;
   bool first = true;
+  stream_end last_end = stream_end::network;  // how the last connection ended
   while (!stop.load() && !sink.done()) {
     std::unique_ptr<CURL, curl_deleter> curl(curl_easy_init());
     if (!curl) throw std::runtime_error("curl_easy_init failed");
@@ -161,7 +162,7 @@ bool run_mastodon(frame_sink& sink, client_stats& stats, const std::atomic<bool>
     curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &c);
     if (!o.ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, o.ca_file.c_str());
 
-    if (!first) stats.stream_reconnects.fetch_add(1, std::memory_order_relaxed);
+    if (!first) stats.count_stream_reconnect(last_end);
     first = false;
     const CURLcode rc = curl_easy_perform(curl.get());
     if (c.status == 0) curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &c.status);
@@ -169,6 +170,7 @@ bool run_mastodon(frame_sink& sink, client_stats& stats, const std::atomic<bool>
     if (stop.load() || sink.done()) break;
 
     policy.ended(clock::now());
+    last_end = end_of_stream(c.status, c.stalled, rc != CURLE_OK);
     failure_class cls = failure_class::network;
     std::string why;
     if (c.status != 0 && c.status != 200) {

@@ -1,7 +1,11 @@
 #pragma once
 // Counters shared by the source, the engine link and the stats line.
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+
+#include "twitter_client/reconnect.hpp"
 
 namespace twitter_client {
 
@@ -18,6 +22,16 @@ struct client_stats {
   std::atomic<std::uint64_t> ignored{0};     ///< events that are no new post (deletes, updates, boosts, ...)
   std::atomic<std::uint64_t> duplicates{0};  ///< posts replayed after a reconnect, not forwarded again
   std::atomic<std::uint64_t> other_lang{0};  ///< posts in none of the --lang languages
+  // For the metrics (docs/observability.md):
+  std::array<std::atomic<std::uint64_t>, stream_end_count> stream_reconnects_by{};  ///< by how the last one ended
+  std::array<std::atomic<std::uint64_t>, 2> engine_reconnects_by{};  ///< [0] the engine closed, [1] a write failed
+  std::atomic<bool> engine_connected{false};
+
+  /// One more stream connection, after one that ended so.
+  void count_stream_reconnect(stream_end last) {
+    stream_reconnects.fetch_add(1, std::memory_order_relaxed);
+    stream_reconnects_by[static_cast<std::size_t>(last)].fetch_add(1, std::memory_order_relaxed);
+  }
 };
 
 }  // namespace twitter_client

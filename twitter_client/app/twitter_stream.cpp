@@ -195,6 +195,7 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
   reconnect_policy policy(o.backoff_scale);  // not reset by a short connection: see healthy_connection
   line_splitter splitter;
   bool first = true;
+  stream_end last_end = stream_end::network;  // how the last connection ended
 
   while (!stop.load() && !sink.done()) {
     curl_ptr curl(curl_easy_init());
@@ -229,7 +230,7 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
     curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &c);
     if (!o.ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, o.ca_file.c_str());
 
-    if (!first) stats.stream_reconnects.fetch_add(1, std::memory_order_relaxed);
+    if (!first) stats.count_stream_reconnect(last_end);
     first = false;
     const CURLcode rc = curl_easy_perform(curl.get());
     if (c.status == 0) curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &c.status);
@@ -237,6 +238,7 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
     if (stop.load() || sink.done()) break;
 
     policy.ended(clock::now());  // starts the back-off over if the connection stayed up long enough
+    last_end = end_of_stream(c.status, c.stalled, rc != CURLE_OK);
     failure_class cls = failure_class::network;
     std::string why;
     if (c.status != 0 && c.status != 200) {

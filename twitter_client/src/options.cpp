@@ -119,6 +119,8 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   app.add_option("--text", text, "full: the whole text; original: only `text`, as twitter_client.py")
       ->check(CLI::IsMember({"full", "original"}))
       ->capture_default_str();
+  common::cli::add_address(app, "--metrics", cfg.metrics,
+                           "serve Prometheus metrics at http://HOST:PORT/metrics (off by default)");
   common::cli::add_common_flags(app, cfg.flags);
   // For tests: shrinks Twitter's reconnect delays (60 s after a 429 is too long for a test).
   app.add_option("--backoff-scale", cfg.backoff_scale, "")->group("")->check(CLI::PositiveNumber);

@@ -10,6 +10,24 @@ failure_class classify_http(long status) {
   return failure_class::http;
 }
 
+stream_end end_of_stream(long http_status, bool stalled, bool transfer_failed) {
+  if (http_status != 0 && http_status != 200)
+    return classify_http(http_status) == failure_class::rate_limit ? stream_end::rate_limit : stream_end::http;
+  if (stalled) return stream_end::stalled;
+  return transfer_failed ? stream_end::network : stream_end::ended;
+}
+
+const char* name(stream_end e) {
+  switch (e) {
+    case stream_end::network: return "network";
+    case stream_end::stalled: return "stalled";
+    case stream_end::ended: return "ended";
+    case stream_end::http: return "http";
+    case stream_end::rate_limit: return "rate_limit";
+  }
+  return "?";
+}
+
 const char* name(failure_class c) {
   switch (c) {
     case failure_class::network: return "network";

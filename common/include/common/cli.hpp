@@ -31,6 +31,10 @@ void add_common_flags(CLI::App& app, common_flags& flags);
 /// Adds an option that takes HOST:PORT (or [IPv6]:PORT) into `target`.
 CLI::Option* add_address(CLI::App& app, const std::string& name, host_port& target, const std::string& help);
 
+/// The same into an optional `target`: unset (no default) until the option is given.
+CLI::Option* add_address(CLI::App& app, const std::string& name, std::optional<host_port>& target,
+                         const std::string& help);
+
 /// What parsing decided: a config to run with, or the exit code to stop with (0 after --help,
 /// 2 on a usage error; CLI11 has printed the message).
 template <class Config>

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,8 @@ struct config {
   std::chrono::milliseconds fsync_interval{50};
   std::chrono::milliseconds checkpoint_interval{60'000};
   bool dump_state = false;             ///< print the state in --state-dir and exit
+  /// Where Prometheus metrics are served (machida's --metrics); unset: nowhere.
+  std::optional<common::host_port> metrics;
   common::cli::common_flags flags;           ///< --log-level, --stats-interval
   std::vector<std::string> machida_options;  ///< machida-only options seen, as given
 };

@@ -1,5 +1,6 @@
 #pragma once
 // The receiver's command line: where engines connect, where records go, the common flags.
+#include <optional>
 #include <string>
 
 #include "common/cli.hpp"
@@ -13,6 +14,7 @@ struct config {
   std::string dashboard = "http://127.0.0.1:5003/updateDashboard";  ///< where each record is POSTed
   std::string token_file;  ///< --token-file: the dashboard's update token (else DASHBOARD_TOKEN)
   common::cli::common_flags flags;                                ///< --log-level, --stats-interval
+  std::optional<common::host_port> metrics;  ///< where Prometheus metrics are served; unset: nowhere
 };
 
 /// The environment variable that holds the dashboard's update token.

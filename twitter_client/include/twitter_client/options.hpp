@@ -57,6 +57,7 @@ struct config {
   bool acknowledged = false;
   text_mode text = text_mode::full;
   double backoff_scale = 1.0;  ///< hidden, for tests: multiplies every Twitter reconnect delay
+  std::optional<common::host_port> metrics;  ///< where Prometheus metrics are served; unset: nowhere
   common::cli::common_flags flags;  ///< --log-level, --stats-interval
 };
 

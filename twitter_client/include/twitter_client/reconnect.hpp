@@ -1,6 +1,7 @@
 #pragma once
 // Twitter's documented reconnect rules for streaming connections. Pure: the caller sleeps.
 #include <chrono>
+#include <cstddef>
 #include <string>
 
 namespace twitter_client {
@@ -15,6 +16,23 @@ enum class failure_class {
 
 /// The class of an HTTP status other than 200.
 failure_class classify_http(long status);
+
+/// How a stream connection ended, the reason label of the client's reconnect metric.
+enum class stream_end {
+  network,     ///< connect, TLS or transfer error
+  stalled,     ///< no data for the stall timeout
+  ended,       ///< the server ended the stream cleanly
+  http,        ///< an HTTP error status
+  rate_limit,  ///< 420 or 429
+};
+inline constexpr std::size_t stream_end_count = 5;
+
+/// How a connection ended: its HTTP status (0: none read), whether it stalled, whether the
+/// transfer failed; a status other than 200 decides first, then a stall, then a failure.
+stream_end end_of_stream(long http_status, bool stalled, bool transfer_failed);
+
+/// The label: "network", "stalled", "ended", "http", "rate_limit".
+const char* name(stream_end e);
 
 /// Name used in log lines ("network", "http", "rate-limit", "fatal").
 const char* name(failure_class c);

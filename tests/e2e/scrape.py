@@ -1,0 +1,61 @@
+"""Reading a program's /metrics in tests: Prometheus's text format, parsed by Debian's
+python3-prometheus-client (the parser Prometheus's own Python client ships), so a test also
+checks that what we serve is valid exposition text."""
+import urllib.error
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Scrape:
+    """One scrape: every sample by name and labels, every family's type."""
+
+    def __init__(self, text):
+        self.text = text
+        self.samples = {}
+        self.types = {}
+        for family in text_string_to_metric_families(text):
+            self.types[family.name] = family.type
+            for s in family.samples:
+                key = (s.name, frozenset(s.labels.items()))
+                assert key not in self.samples, f"sample {s.name}{s.labels} served twice"
+                self.samples[key] = s.value
+
+    def names(self):
+        """The name of every sample (counters with their _total, histograms with _bucket ...)."""
+        return {name for name, _ in self.samples}
+
+    def value(self, name, **labels):
+        """The value of the sample `name` with exactly these labels."""
+        key = (name, frozenset(labels.items()))
+        if key not in self.samples:
+            have = sorted(dict(l) for n, l in self.samples if n == name) if name in self.names() else "no such metric"
+            raise AssertionError(f"no sample {name}{labels}; served: {have}")
+        return self.samples[key]
+
+    def labels(self, name):
+        """The label sets of every sample of `name`."""
+        return [dict(l) for n, l in self.samples if n == name]
+
+    def total(self, name):
+        """The sum over every label set of `name`."""
+        return sum(v for (n, _), v in self.samples.items() if n == name)
+
+
+def get(url, timeout=5.0):
+    """GET url: (status, content type, body text)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            return reply.status, reply.headers.get("Content-Type"), reply.read().decode("utf-8")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), e.read().decode("utf-8", "replace")
+
+
+def scrape(port, path="/metrics", host="127.0.0.1"):
+    """Scrapes http://host:port/path; checks the status and the content type."""
+    status, content_type, body = get(f"http://{host}:{port}{path}")
+    assert status == 200, f"GET {path} answered {status}: {body[:300]}"
+    assert content_type == CONTENT_TYPE, content_type
+    return Scrape(body)
