@@ -43,7 +43,6 @@ using boost::system::error_code;
 constexpr std::size_t max_message_bytes = 1 << 20;
 /// Connecting, TLS and the WebSocket handshake together; the stall timeout when shorter.
 constexpr std::chrono::seconds connect_timeout{10};
-const char* const user_agent = "trend-twitter_client/0.1";
 
 // How one connection ended.
 struct outcome {

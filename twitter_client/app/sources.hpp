@@ -13,6 +13,9 @@
 
 namespace twitter_client {
 
+/// The User-Agent every source sends.
+inline constexpr const char* user_agent = "trend-twitter_client/0.1";
+
 struct sink_options {
   double rate = 0;           ///< tweets per second, 0 = as fast as possible
   std::uint64_t limit = 0;   ///< stop after this many tweets, 0 = never

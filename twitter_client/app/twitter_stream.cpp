@@ -9,30 +9,19 @@
 #include <stdexcept>
 
 #include "common/log.hpp"
+#include "http_stream.hpp"
 #include "twitter_client/line_splitter.hpp"
 #include "twitter_client/reconnect.hpp"
 
 namespace twitter_client {
 
 namespace {
-using clock = std::chrono::steady_clock;
-constexpr std::size_t max_error_body = 2048;
 /// The largest reply kept from a request/response call (the v2 rules endpoint): a rules list is a
 /// few kB, so anything near this is not one, and keeping it whole could exhaust memory.
 constexpr std::size_t max_reply_bytes = 1 << 20;
-const char* const user_agent = "trend-twitter_client/0.1";
 
 // The original query of twitter_client.py, properly encoded this time ('#' is not a fragment).
 const oauth::params v1_query{{"locations", "-130,-20,100,50"}, {"track", "#"}};
-
-struct curl_deleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct slist_deleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using curl_ptr = std::unique_ptr<CURL, curl_deleter>;
-using slist_ptr = std::unique_ptr<curl_slist, slist_deleter>;
 
 std::string query_string(const oauth::params& params) {
   std::string q;
@@ -42,65 +31,6 @@ std::string query_string(const oauth::params& params) {
   }
   return q;
 }
-
-// One streaming connection's state, shared with curl's callbacks.
-struct connection {
-  CURL* curl = nullptr;
-  frame_sink* sink = nullptr;
-  client_stats* stats = nullptr;
-  const std::atomic<bool>* stop = nullptr;
-  line_splitter* splitter = nullptr;
-  text_mode mode = text_mode::full;
-  std::chrono::milliseconds stall{20'000};
-  clock::time_point last_byte;
-  long status = 0;
-  bool got_data = false;
-  bool stalled = false;
-  std::string error_body;
-  std::uint64_t tweets = 0;
-  reconnect_policy* policy = nullptr;
-};
-
-std::size_t on_stream_data(char* data, std::size_t, std::size_t n, void* user) {
-  auto& c = *static_cast<connection*>(user);
-  c.last_byte = clock::now();
-  if (c.status == 0) curl_easy_getinfo(c.curl, CURLINFO_RESPONSE_CODE, &c.status);
-  if (c.status != 200) {
-    c.error_body.append(data, std::min(n, max_error_body - std::min(max_error_body, c.error_body.size())));
-    return n;
-  }
-  if (!c.got_data) {
-    common::log::info("stream: connected (HTTP 200)");
-    c.policy->connected(c.last_byte);
-  }
-  c.got_data = true;
-  bool more = true;
-  c.splitter->feed(std::string_view(data, n), [&](std::string_view line) {
-    if (!more) return;
-    auto got = extract_tweet_text(line, c.mode);
-    if (got.kind == line_kind::tweet) {
-      ++c.tweets;
-      more = c.sink->add(got.text);
-    } else if (got.kind == line_kind::bad_json) {
-      c.stats->skipped.fetch_add(1, std::memory_order_relaxed);
-    }
-  });
-  c.sink->flush();
-  return more ? n : 0;  // 0 ends the transfer: --limit reached or stop requested
-}
-
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto& c = *static_cast<connection*>(user);
-  if (c.stop->load(std::memory_order_relaxed)) return 1;
-  if (clock::now() - c.last_byte > c.stall) {
-    c.stalled = true;
-    return 1;
-  }
-  return 0;
-}
-
-// What the server said, safe for a log line: it may hold terminal escapes or line breaks.
-std::string excerpt(std::string_view body) { return common::log::escape(body, 300); }
 
 struct http_reply {
   CURLcode code;
@@ -125,8 +55,11 @@ http_reply call_json(const std::string& url, const std::string& bearer, const st
   curl_ptr curl(curl_easy_init());
   if (!curl) throw std::runtime_error("curl_easy_init failed");
   http_reply reply{CURLE_OK, 0, {}};
-  slist_ptr headers(curl_slist_append(nullptr, ("Authorization: Bearer " + bearer).c_str()));
-  headers.reset(curl_slist_append(headers.release(), "Content-Type: application/json"));
+  slist_ptr headers;
+  std::string auth = "Authorization: Bearer " + bearer;
+  append_header(headers, auth);
+  std::string type = "Content-Type: application/json";
+  append_header(headers, type);
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, user_agent);
@@ -191,82 +124,45 @@ bool run_twitter(frame_sink& sink, client_stats& stats, const std::atomic<bool>&
 
   const std::string base = o.api_url + (o.v1 ? "/1.1/statuses/filter.json" : "/2/tweets/search/stream");
   const oauth::params query = o.v1 ? v1_query : oauth::params{{"tweet.fields", "note_tweet"}};
-  const std::string url = base + query_string(query);
-  reconnect_policy policy(o.backoff_scale);  // not reset by a short connection: see healthy_connection
   line_splitter splitter;
-  bool first = true;
-  stream_end last_end = stream_end::network;  // how the last connection ended
 
-  while (!stop.load() && !sink.done()) {
-    curl_ptr curl(curl_easy_init());
-    if (!curl) throw std::runtime_error("curl_easy_init failed");
+  http_stream_settings settings;
+  settings.name = "stream";
+  settings.unit = "tweets";
+  settings.url = base + query_string(query);
+  settings.stall_seconds = o.stall_seconds;
+  settings.backoff_scale = o.backoff_scale;
+  settings.ca_file = o.ca_file;
+
+  http_stream_hooks hooks;
+  hooks.headers = [&] {
     std::string auth = o.v1 ? "Authorization: " + oauth::authorization_header("GET", base, query, o.oauth,
                                                                                oauth::make_nonce(),
                                                                                std::to_string(std::time(nullptr)))
                             : "Authorization: Bearer " + o.bearer_token;
-    slist_ptr headers(curl_slist_append(nullptr, auth.c_str()));
-    auth.assign(auth.size(), '\0');  // the header copy in the slist is the only one left
-    connection c;
-    c.curl = curl.get();
-    c.sink = &sink;
-    c.stats = &stats;
-    c.stop = &stop;
-    c.splitter = &splitter;
-    c.mode = o.mode;
-    c.policy = &policy;
-    c.stall = std::chrono::milliseconds(static_cast<long long>(o.stall_seconds * 1000));
-    c.last_byte = clock::now();
-    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, user_agent);
-    curl_easy_setopt(curl.get(), CURLOPT_ACCEPT_ENCODING, "");  // gzip when the server offers it
-    curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl.get(), CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &on_stream_data);
-    curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &c);
-    curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, &on_progress);
-    curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &c);
-    if (!o.ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, o.ca_file.c_str());
-
-    if (!first) stats.count_stream_reconnect(last_end);
-    first = false;
-    const CURLcode rc = curl_easy_perform(curl.get());
-    if (c.status == 0) curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &c.status);
-    if (splitter.reset()) common::log::info("stream: dropped the unfinished last line of the connection");
-    if (stop.load() || sink.done()) break;
-
-    policy.ended(clock::now());  // starts the back-off over if the connection stayed up long enough
-    last_end = end_of_stream(c.status, c.stalled, rc != CURLE_OK);
-    failure_class cls = failure_class::network;
-    std::string why;
-    if (c.status != 0 && c.status != 200) {
-      cls = classify_http(c.status);
-      why = "HTTP " + std::to_string(c.status) + " " + excerpt(c.error_body);
-      if (cls == failure_class::fatal) {
-        common::log::error("stream: " + fatal_advice(c.status, o.v1) + "; reply: " + excerpt(c.error_body));
-        return false;
+    slist_ptr headers;
+    append_header(headers, auth);
+    return headers;
+  };
+  hooks.on_data = [&](std::string_view data, std::uint64_t& tweets) {
+    bool more = true;
+    splitter.feed(data, [&](std::string_view line) {
+      if (!more) return;
+      auto got = extract_tweet_text(line, o.mode);
+      if (got.kind == line_kind::tweet) {
+        ++tweets;
+        more = sink.add(got.text);
+      } else if (got.kind == line_kind::bad_json) {
+        stats.skipped.fetch_add(1, std::memory_order_relaxed);
       }
-    } else if (c.stalled) {
-      why = "no data for " + std::to_string(c.stall.count()) + " ms (stalled)";
-    } else if (rc != CURLE_OK) {
-      why = curl_easy_strerror(rc);
-    } else {
-      why = "the server ended the stream";
-    }
-    // 429 and 503 replies may say when to come back; libcurl parses Retry-After (seconds or a date).
-    curl_off_t retry_after = 0;
-    if (c.status != 0 && c.status != 200) curl_easy_getinfo(curl.get(), CURLINFO_RETRY_AFTER, &retry_after);
-    const auto nominal = honour_retry_after(policy.next_nominal(cls), static_cast<long long>(retry_after));
-    if (retry_after > 0) why += " (Retry-After: " + std::to_string(static_cast<long long>(retry_after)) + " s)";
-    const auto wait = policy.scaled(nominal);
-    common::log::warn("stream: " + why + " after " + std::to_string(c.tweets) + " tweets; reconnecting in " +
-                      std::to_string(wait.count()) + " ms (" + name(cls) + " back-off, nominal " +
-                      std::to_string(nominal.count()) + " ms)");
-    sleep_unless_stopped(wait, stop);
-  }
-  return true;
+    });
+    return more;
+  };
+  hooks.on_end = [&] {
+    if (splitter.reset()) common::log::info("stream: dropped the unfinished last line of the connection");
+  };
+  hooks.fatal_advice = [&](long status) { return fatal_advice(status, o.v1); };
+  return run_http_stream(sink, stats, stop, settings, hooks);
 }
 
 }  // namespace twitter_client
