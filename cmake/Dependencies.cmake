@@ -13,6 +13,10 @@ find_package(simdjson 3.0 REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 find_package(LibXml2 REQUIRED)
 pkg_check_modules(utf8proc REQUIRED IMPORTED_TARGET libutf8proc)
+# engine --kafka and twitter_client --kafka (librdkafka-dev: the C++ API; the C API's mock cluster
+# for tests/kafka/mock_cluster).
+pkg_check_modules(rdkafka REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(rdkafkacpp REQUIRED IMPORTED_TARGET rdkafka++)
 
 # Standalone asio (libasio-dev) ships no CMake config: wrap it.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)

@@ -8,6 +8,7 @@ packages=(
   libasio-dev nlohmann-json3-dev libcli11-dev doctest-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev
   libsimdjson-dev libboost-dev libxml2-dev openssl python3-websockets
+  librdkafka-dev kcat
   libjs-chart.js libjs-jquery
   netcat-openbsd curl
   python3 python3-pandas python3-flask python3-requests python3-pytest

@@ -149,6 +149,24 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
       ->capture_default_str();
   durable->add_flag("--dump-state", cfg.dump_state,
                     "Print the state held in --state-dir (a JSON line per hashtag, first seen first) and exit");
+  auto* kafka = app.add_option_group("kafka", "Beyond one machine: engines in a Kafka consumer group (docs/scale-out.md)");
+  kafka->add_option("--kafka", cfg.kafka,
+                    "Kafka bootstrap servers (HOST:PORT,...): read tweets from --topic in consumer group\n"
+                    "--group with the other engines, together write one exact record stream to --out")
+      ->type_name("BROKERS");
+  kafka->add_option("--topic", cfg.kafka_topic, "The tweets topic")->type_name("TOPIC")->capture_default_str();
+  kafka->add_option("--group", cfg.kafka_group, "The consumer group; also the prefix of the internal topics")
+      ->type_name("GROUP")
+      ->capture_default_str();
+  kafka->add_option("--partitions", cfg.kafka_partitions,
+                    "Partitions of <group>-hashtags and <group>-state when the engine creates them")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  kafka->add_option("--kafka-option", cfg.kafka_options,
+                    "A librdkafka setting KEY=VALUE for every client (repeatable), e.g.\n"
+                    "security.protocol=SASL_SSL, session.timeout.ms=10000")
+      ->type_name("KEY=VALUE");
   common::cli::add_common_flags(app, cfg.flags);
 
   // machida's command line from the tutorial, accepted unchanged and ignored: this engine has the
@@ -216,6 +234,13 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
     return usage("--checkpoint-interval", "'" + checkpoint_interval + "' is not a duration of at least 100ms");
   cfg.checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*checkpoint_every);
   if (cfg.dump_state && cfg.state_dir.empty()) return usage("--dump-state", "needs --state-dir");
+  if (!cfg.kafka.empty() && !cfg.state_dir.empty())
+    return usage("--state-dir", "with --kafka the state lives in Kafka (<group>-state), not in a directory");
+  for (const auto& o : cfg.kafka_options)
+    if (o.find('=') == std::string::npos || o.front() == '=')
+      return usage("--kafka-option", "'" + o + "' is not KEY=VALUE");
+  if (!cfg.kafka.empty() && (cfg.kafka_topic.empty() || cfg.kafka_group.empty()))
+    return usage("--kafka", "needs a --topic and a --group");
   if (cfg.score == score_kind::trend && cfg.window.count() == 0)
     return usage("--score", "trend compares a window with the one before it: it needs --window");
   cfg.receiver_timeout = std::chrono::milliseconds(static_cast<long long>(receiver_timeout_s * 1000));

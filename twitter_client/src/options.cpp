@@ -119,6 +119,15 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   app.add_option("--text", text, "full: the whole text; original: only `text`, as twitter_client.py")
       ->check(CLI::IsMember({"full", "original"}))
       ->capture_default_str();
+  auto* kafka = app.add_option_group("kafka", "Into Kafka instead of to an engine (docs/scale-out.md)");
+  kafka->add_option("--kafka", cfg.kafka,
+                    "Kafka bootstrap servers (HOST:PORT,...): produce each tweet's text to --topic\n"
+                    "(idempotent, acks=all) instead of framing it to --engine")
+      ->type_name("BROKERS");
+  kafka->add_option("--topic", cfg.kafka_topic, "the topic the tweets go to")->type_name("TOPIC")->capture_default_str();
+  kafka->add_option("--kafka-option", cfg.kafka_options,
+                    "a librdkafka setting KEY=VALUE (repeatable), e.g. security.protocol=SASL_SSL")
+      ->type_name("KEY=VALUE");
   common::cli::add_common_flags(app, cfg.flags);
   // For tests: shrinks Twitter's reconnect delays (60 s after a 429 is too long for a test).
   app.add_option("--backoff-scale", cfg.backoff_scale, "")->group("")->check(CLI::PositiveNumber);
@@ -128,6 +137,15 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   cfg.wait_when_full = queue_full == "wait";
   cfg.acknowledged = delivery == "acked";
   cfg.text = text == "original" ? text_mode::original : text_mode::full;
+  for (const auto& o : cfg.kafka_options)
+    if (o.find('=') == std::string::npos || o.front() == '=') {
+      app.exit(CLI::ValidationError("--kafka-option", "'" + o + "' is not KEY=VALUE"));
+      return {std::nullopt, 2};
+    }
+  if (!cfg.kafka.empty() && cfg.kafka_topic.empty()) {
+    app.exit(CLI::ValidationError("--topic", "is empty"));
+    return {std::nullopt, 2};
+  }
   if (cfg.source == source_kind::replay && cfg.file.empty()) {
     app.exit(CLI::ValidationError("--source replay needs --file"));
     return {std::nullopt, 2};
