@@ -31,6 +31,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/backoff.hpp"
@@ -204,7 +205,6 @@ public:
 
   /// Connects to the cluster (waiting while it is away), then runs until `stop` is set.
   int run(const std::atomic<bool>& stop) {
-    asio::co_spawn(io_, sink_.run(nullptr), asio::detached);
     asio::co_spawn(io_, forward_records(), asio::detached);
     asio::co_spawn(io_, watch_sink(), asio::detached);
     std::string err;
@@ -530,7 +530,7 @@ private:
     c.counter = std::make_unique<kafka::partition_counter>(cfg_, p);
     const auto started = clock_type::now();
     std::string err;
-    auto conf = make_conf(cfg_, &consumer_events_, {{"enable.partition.eof", "true"}});
+    auto conf = make_conf(cfg_, &consumer_events_, {{"enable.partition.eof", "true"}, {"fetch.wait.max.ms", "10"}});
     std::unique_ptr<RdKafka::Consumer> reader(RdKafka::Consumer::create(conf.get(), err));
     if (!reader) throw std::runtime_error("Kafka state reader: " + err);
     std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(reader.get(), state_topic_, nullptr, err));
@@ -667,6 +667,11 @@ private:
         counted += " " + std::to_string(p);
       } else if (tp->topic() == tops_) {
         writer_ = true;
+        // Only a writer talks to the receiver (the original receiver takes one connection).
+        asio::post(io_, [this] {
+          if (std::exchange(sink_started_, true)) return;
+          asio::co_spawn(io_, sink_.run(nullptr), asio::detached);
+        });
         merger_.reset(partitions_);
         emitted_ = false;
         incomplete_said_ = false;
@@ -805,6 +810,7 @@ private:
   std::string record_;
   bool forward_pending_ = false;
   bool io_stopping_ = false;
+  bool sink_started_ = false;
   std::atomic<std::uint64_t> sent_records_{0};
   std::atomic<bool> receiver_connected_{false};
 

@@ -79,7 +79,7 @@ private:
   }
   bool ahead(id_t a, id_t b) const noexcept {  // a ranks before b
     if (counts_[a] != counts_[b]) return counts_[a] > counts_[b];
-    if (by_origin_ && origin_[a] != origin_[b]) return origin_[a] < origin_[b];
+    if (!origin_.empty() && origin_[a] != origin_[b]) return origin_[a] < origin_[b];  // by_origin_ (empty while restoring)
     return a < b;  // ids are first-seen order
   }
   void bump(id_t id);
