@@ -77,7 +77,10 @@ public:
         }
         break;
       case RdKafka::Event::EVENT_LOG:
-        if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING)
+        // --kafka-option goes to every client: a consumer setting on the producer is not news.
+        if (event.fac() == "CONFWARN" && event.str().find("is a consumer property") != std::string::npos)
+          log::debug(who_ + ": librdkafka " + event.fac() + ": " + log::escape(event.str()));
+        else if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING)
           say(event.fac(), who_ + ": librdkafka " + event.fac() + ": " + log::escape(event.str()));
         else
           log::debug(who_ + ": librdkafka " + event.fac() + ": " + log::escape(event.str()));

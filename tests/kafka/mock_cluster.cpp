@@ -2,10 +2,10 @@
 // over TCP (produce, fetch, consumer groups with rebalancing, offset commits), for the tests and
 // `KAFKA=mock scripts/run.sh`. Nothing in the programs knows it is a mock.
 //
-//   mock_cluster [--brokers 3] [--topic NAME:PARTITIONS]...
+//   mock_cluster [--brokers 3] [--topic NAME:PARTITIONS]... [--until-signal]
 //
 // Prints the bootstrap servers on the first line of stdout, then "ready", and serves until stdin
-// ends (or SIGINT/SIGTERM). Commands on stdin, one per line, each answered "ok" or "error: ...":
+// ends (or SIGINT/SIGTERM; with --until-signal, stdin is not read: scripts/run.sh). Commands on stdin, one per line, each answered "ok" or "error: ...":
 //   down ID    the broker ID (1..N) stops answering: its connections are closed
 //   up ID      it answers again
 //   stop       shut down
@@ -28,7 +28,7 @@ volatile std::sig_atomic_t stop_requested = 0;
 void on_signal(int) { stop_requested = 1; }
 
 int usage() {
-  std::cerr << "usage: mock_cluster [--brokers N] [--topic NAME:PARTITIONS]...\n";
+  std::cerr << "usage: mock_cluster [--brokers N] [--topic NAME:PARTITIONS]... [--until-signal]\n";
   return 2;
 }
 
@@ -37,11 +37,17 @@ int usage() {
 int main(int argc, char** argv) {
   int brokers = 3;
   std::vector<std::pair<std::string, int>> topics;
+  bool until_signal = false;
   for (int k = 1; k < argc; ++k) {
     const std::string arg = argv[k];
+    if (arg == "--until-signal") {
+      until_signal = true;
+      continue;
+    }
     if (arg == "--help" || arg == "-h") {
-      std::cout << "usage: mock_cluster [--brokers N] [--topic NAME:PARTITIONS]...\n"
-                   "Starts librdkafka's mock Kafka cluster, prints its bootstrap servers, serves until stdin ends.\n"
+      std::cout << "usage: mock_cluster [--brokers N] [--topic NAME:PARTITIONS]... [--until-signal]\n"
+                   "Starts librdkafka's mock Kafka cluster, prints its bootstrap servers, serves until stdin ends\n"
+                   "(--until-signal: until SIGINT or SIGTERM).\n"
                    "stdin commands: down ID, up ID, stop\n";
       return 0;
     }
@@ -93,30 +99,32 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
-  // stdin is read by a thread of its own so that a signal stops the cluster even while it waits.
-  std::thread reader([cluster] {
-    std::string line;
-    while (!stop_requested && std::getline(std::cin, line)) {
-      char command[16] = {};
-      int id = 0;
-      if (line == "stop") break;
-      if (std::sscanf(line.c_str(), "%15s %d", command, &id) != 2 || id < 1) {
-        std::cout << "error: commands are 'down ID', 'up ID', 'stop'" << std::endl;
-        continue;
+  if (!until_signal) {
+    // stdin is read by a thread of its own so that a signal stops the cluster even while it waits.
+    std::thread reader([cluster] {
+      std::string line;
+      while (!stop_requested && std::getline(std::cin, line)) {
+        char command[16] = {};
+        int id = 0;
+        if (line == "stop") break;
+        if (std::sscanf(line.c_str(), "%15s %d", command, &id) != 2 || id < 1) {
+          std::cout << "error: commands are 'down ID', 'up ID', 'stop'" << std::endl;
+          continue;
+        }
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (std::strcmp(command, "down") == 0) e = rd_kafka_mock_broker_set_down(cluster, id);
+        else if (std::strcmp(command, "up") == 0) e = rd_kafka_mock_broker_set_up(cluster, id);
+        else {
+          std::cout << "error: unknown command" << std::endl;
+          continue;
+        }
+        if (e) std::cout << "error: " << rd_kafka_err2str(e) << std::endl;
+        else std::cout << "ok" << std::endl;
       }
-      rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-      if (std::strcmp(command, "down") == 0) e = rd_kafka_mock_broker_set_down(cluster, id);
-      else if (std::strcmp(command, "up") == 0) e = rd_kafka_mock_broker_set_up(cluster, id);
-      else {
-        std::cout << "error: unknown command" << std::endl;
-        continue;
-      }
-      if (e) std::cout << "error: " << rd_kafka_err2str(e) << std::endl;
-      else std::cout << "ok" << std::endl;
-    }
-    stop_requested = 1;
-  });
-  reader.detach();
+      stop_requested = 1;
+    });
+    reader.detach();
+  }
   while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   rd_kafka_mock_cluster_destroy(cluster);
   rd_kafka_destroy(rk);
