@@ -55,6 +55,8 @@ using clock_type = std::chrono::steady_clock;
 /// How often changed partial tops are published, and the tweets offsets committed.
 constexpr auto publish_every = 50ms;
 constexpr auto commit_every = 500ms;
+/// How often every counting partition publishes its top even when unchanged.
+constexpr auto republish_every = 10s;
 /// How long a revoke or a stop waits for Kafka to take what was produced.
 constexpr int flush_ms = 60'000;
 
@@ -334,6 +336,7 @@ private:
   void loop(const std::atomic<bool>& stop) {
     barriers_.push_back(make_barrier(1));
     auto next_publish = clock_type::now(), next_commit = clock_type::now(), next_tick = clock_type::now();
+    auto next_republish = clock_type::now() + republish_every;
     auto next_checkpoint = clock_type::now() + cfg_.checkpoint_interval;
     auto next_stats = clock_type::now() + cfg_.flags.stats_interval();
     auto last_stats = clock_type::now();
@@ -357,6 +360,10 @@ private:
       if (now >= next_publish) {
         publish_tops();
         next_publish = now + publish_every;
+      }
+      if (now >= next_republish) {  // a new writer then hears from every partition soon, compacted or not
+        for (auto& [p, c] : counters_) c.dirty = true;
+        next_republish = now + republish_every;
       }
       if (now >= next_commit) {
         close_barrier();

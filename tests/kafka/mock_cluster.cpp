@@ -5,7 +5,8 @@
 //   mock_cluster [--brokers 3] [--topic NAME:PARTITIONS]... [--until-signal]
 //
 // Prints the bootstrap servers on the first line of stdout, then "ready", and serves until stdin
-// ends (or SIGINT/SIGTERM; with --until-signal, stdin is not read: scripts/run.sh). Commands on stdin, one per line, each answered "ok" or "error: ...":
+// ends (or SIGINT/SIGTERM; with --until-signal, stdin is not read and only SIGTERM stops it:
+// scripts/run.sh stops it after the engines). Commands on stdin, one per line, each answered "ok" or "error: ...":
 //   down ID    the broker ID (1..N) stops answering: its connections are closed
 //   up ID      it answers again
 //   stop       shut down
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::cout << "usage: mock_cluster [--brokers N] [--topic NAME:PARTITIONS]... [--until-signal]\n"
                    "Starts librdkafka's mock Kafka cluster, prints its bootstrap servers, serves until stdin ends\n"
-                   "(--until-signal: until SIGINT or SIGTERM).\n"
+                   "(--until-signal: until SIGTERM).\n"
                    "stdin commands: down ID, up ID, stop\n";
       return 0;
     }
@@ -96,7 +97,9 @@ int main(int argc, char** argv) {
   }
   std::cout << rd_kafka_mock_cluster_bootstraps(cluster) << "\nready" << std::endl;
 
-  std::signal(SIGINT, on_signal);
+  // --until-signal (scripts/run.sh): a Ctrl-C reaches every process of the terminal at once; the
+  // cluster waits for the SIGTERM that run.sh sends once the engines have left it.
+  std::signal(SIGINT, until_signal ? SIG_IGN : on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   if (!until_signal) {
