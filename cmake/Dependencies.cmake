@@ -16,6 +16,10 @@ pkg_check_modules(xxhash REQUIRED IMPORTED_TARGET libxxhash)
 # Prometheus metrics (prometheus-cpp-dev 1.0.1, no version file): only the core library, its
 # registry and text serializer; /metrics is served by our own asio code (common/metrics.hpp).
 find_package(prometheus-cpp CONFIG REQUIRED)
+# engine --kafka and twitter_client --kafka (librdkafka-dev: the C++ API; the C API's mock cluster
+# for tests/kafka/mock_cluster).
+pkg_check_modules(rdkafka REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(rdkafkacpp REQUIRED IMPORTED_TARGET rdkafka++)
 
 # Standalone asio (libasio-dev) ships no CMake config: wrap it.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)

@@ -3,6 +3,8 @@
 #
 #   scripts/run.sh                                   synthetic tweets (the default)
 #   scripts/run.sh -- --source replay --file F.jsonl arguments after -- go to twitter_client
+#   KAFKA=mock scripts/run.sh                        engines in a consumer group on a local test cluster
+#   KAFKA=BROKERS ENGINES=N scripts/run.sh           N engines on a given Kafka (docs/scale-out.md)
 #
 # Each piece can be replaced by another command (for example its Python original) through
 # DASHBOARD_CMD, RECEIVER_CMD, ENGINE_CMD, CLIENT_CMD; see README.md.
@@ -41,6 +43,10 @@ Environment:
                                                         e.g. "--subtitle 'last 5 minutes, trend score' --history 30m"
   DASHBOARD_TOKEN                                       the update token: dashboard_server and socket_receiver
                                                         both read it (needed with a TREND_HOST beyond loopback)
+  KAFKA=mock | KAFKA=HOST:PORT,...                      the client produces to Kafka and ENGINES engines
+                                                        (3 with mock, else 1) count in one consumer group:
+                                                        mock starts a local test cluster (3 brokers)
+  ENGINES, KAFKA_TOPIC (tweets), KAFKA_GROUP (trend-engine), KAFKA_PARTITIONS (mock: 12 counting, 6 tweets)
   DASHBOARD_PORT, RECEIVER_PORT, ENGINE_PORT            ports (defaults 5003, 7002, 8002)
   METRICS (1), ENGINE_METRICS_PORT, CLIENT_METRICS_PORT, RECEIVER_METRICS_PORT
                                                         Prometheus /metrics of our programs (5001, 5002,
@@ -69,7 +75,14 @@ port_taken() {
     END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-for spec in "dashboard:$dashboard_port" "receiver:$receiver_port" "engine:$engine_port"; do
+kafka=${KAFKA:-}
+kafka_topic=${KAFKA_TOPIC:-tweets}
+kafka_group=${KAFKA_GROUP:-trend-engine}
+kafka_partitions=${KAFKA_PARTITIONS:-12}
+engines=${ENGINES:-$([ "$kafka" = mock ] && echo 3 || echo 1)}
+ports=("dashboard:$dashboard_port" "receiver:$receiver_port")
+[ -z "$kafka" ] && ports+=("engine:$engine_port")  # with Kafka the engines listen on no port
+for spec in "${ports[@]}"; do
   name=${spec%%:*} port=${spec##*:}
   if port_taken "$port"; then
     say "port $host:$port (for the $name) is already in use; stop what holds it (ss -ltnp 'sport = :$port') or set ${name^^}_PORT"
@@ -175,21 +188,54 @@ wait_port dashboard "$dashboard_port"
 # shellcheck disable=SC2086  # the *_cmd strings are command lines, split on purpose
 start receiver $receiver_cmd
 wait_port receiver "$receiver_port"
-start engine "${engine[@]}"
-wait_port engine "$engine_port"
+if [ -z "$kafka" ]; then
+  start engine "${engine[@]}"
+  wait_port engine "$engine_port"
+else
+  brokers=$kafka
+  if [ "$kafka" = mock ]; then
+    start kafka "$build/bin/mock_cluster" --until-signal --topic "$kafka_topic:$((kafka_partitions / 2 > 0 ? kafka_partitions / 2 : 1))" \
+      --topic "$kafka_group-hashtags:$kafka_partitions" --topic "$kafka_group-tops:1" --topic "$kafka_group-state:$kafka_partitions"
+    deadline=$((SECONDS + 30))
+    until grep -q '^ready$' "$logs/kafka.log" 2>/dev/null; do
+      if ! kill -0 "${pids[-1]}" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+        say "the mock cluster did not start; see $logs/kafka.log"
+        stop_all 1
+      fi
+      sleep 0.05
+    done
+    brokers=$(head -n 1 "$logs/kafka.log")
+    say "mock Kafka cluster at $brokers (kcat -L -b $brokers shows it)"
+  fi
+  for ((k = 1; k <= engines; k++)); do
+    if [ -n "${ENGINE_CMD:-}" ]; then
+      # shellcheck disable=SC2206  # a command line, split on purpose
+      engine=($ENGINE_CMD)
+    else
+      # The first engine's metrics on ENGINE_METRICS_PORT, the others' on the ports after the receiver's.
+      port=$((k == 1 ? engine_metrics_port : receiver_metrics_port + k - 1))
+      # shellcheck disable=SC2046  # --metrics HOST:PORT, two words or none
+      engine=("$build/bin/engine" --kafka "$brokers" --topic "$kafka_topic" --group "$kafka_group"
+              --out "$host:$receiver_port" $(metrics_flag "$port") "${engine_args[@]}")
+    fi
+    start "engine$k" "${engine[@]}"
+  done
+  client_cmd=${CLIENT_CMD:-"$build/bin/twitter_client --kafka $brokers --topic $kafka_topic $(metrics_flag "$client_metrics_port")"}
+fi
 # shellcheck disable=SC2086
 start client $client_cmd "${client_args[@]}"
 
-say "dashboard: http://$host:$dashboard_port/   (Ctrl-C stops all four)"
+say "dashboard: http://$host:$dashboard_port/   (Ctrl-C stops them all)"
 if [ "$metrics" != 0 ]; then
   say "metrics: http://$host:{$engine_metrics_port,$client_metrics_port,$dashboard_port,$receiver_metrics_port}/metrics (docs/observability.md)"
 fi
 
-# Watch the four: a server that dies stops the run; a client whose source ended leaves the rest up.
-client_pid=${pids[3]}
+# Watch them: a server that dies stops the run; a client whose source ended leaves the rest up.
+client_index=$((${#pids[@]} - 1))
+client_pid=${pids[$client_index]}
 client_done=0
 while true; do
-  for i in 0 1 2; do
+  for ((i = 0; i < client_index; i++)); do
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then
       wait "${pids[$i]}" && code=0 || code=$?
       say "${names[$i]} exited (code $code); the end of $logs/${names[$i]}.log:"

@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libxxhash-dev
   libsimdjson-dev libboost-dev libxml2-dev openssl python3-websockets
   prometheus-cpp-dev python3-prometheus-client python3-yaml
+  librdkafka-dev kcat
   libjs-chart.js libjs-jquery
   netcat-openbsd curl
   python3 python3-pandas python3-flask python3-requests python3-pytest

@@ -23,6 +23,7 @@
 #include "engine/counting.hpp"
 #include "engine/delivery_sessions.hpp"
 #include "engine/stream_decoder.hpp"
+#include "kafka_engine.hpp"
 #include "sink.hpp"
 #include "state_store.hpp"
 #include "wire/delivery.hpp"
@@ -671,6 +672,7 @@ int dump_state(const config& cfg) {
 
 int run(const config& cfg, common::stop_signals& signals) {
   if (cfg.dump_state) return dump_state(cfg);
+  if (!cfg.kafka.empty()) return run_kafka(cfg, signals);  // engines in a consumer group (docs/scale-out.md)
   log::info("counting: " + describe_counting(cfg));
   if (!cfg.machida_options.empty()) {
     std::string seen;

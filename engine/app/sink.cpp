@@ -19,9 +19,15 @@ constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 sink::sink(asio::io_context& io, common::host_port target, counting& state,
            std::chrono::steady_clock::duration stall_timeout)
+    : sink(io, std::move(target), record_source{}, stall_timeout) {
+  state_ = &state;
+}
+
+sink::sink(asio::io_context& io, common::host_port target, record_source source,
+           std::chrono::steady_clock::duration stall_timeout)
     : io_(io),
       target_(std::move(target)),
-      state_(state),
+      source_(std::move(source)),
       stall_timeout_(stall_timeout),
       delay_(100ms, 5s),
       socket_(io),
@@ -69,8 +75,8 @@ awaitable<void> sink::run(std::function<void()> first_attempt_done) {
     if (ever_connected_) ++counters_.reconnects;
     ever_connected_ = true;
     common::log::info("connected to receiver at " + common::to_string(target_));
-    if (newest_waiting_ && state_.events() > 0) {  // newest record first
-      state_.append_record(out_);
+    if (newest_waiting_ && any_record()) {  // newest record first
+      append_record();
       ++pending_records_;
     }
     newest_waiting_ = false;
@@ -80,7 +86,7 @@ awaitable<void> sink::run(std::function<void()> first_attempt_done) {
     connected_ = false;
     out_.clear();
     pending_records_ = 0;
-    newest_waiting_ = state_.events() > 0;
+    newest_waiting_ = any_record();
     room_.cancel();  // sources blocked on a full buffer carry on
     std::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);

@@ -22,6 +22,13 @@ struct sink_counters {
   std::uint64_t reconnects = 0;
 };
 
+/// Where records come from when they are not a counting state's (engine --kafka: the merged
+/// global top N): `append` appends the current record, `any` says whether there is one yet.
+struct record_source {
+  std::function<void(std::string&)> append;
+  std::function<bool()> any;
+};
+
 class sink {
 public:
   static constexpr std::size_t high_water = 4 << 20;  ///< sources stop reading above this
@@ -31,11 +38,14 @@ public:
   /// reconnected (zero: wait for ever, as the original did).
   sink(asio::io_context& io, common::host_port target, counting& state,
        std::chrono::steady_clock::duration stall_timeout);
+  /// The same, for records from `source`.
+  sink(asio::io_context& io, common::host_port target, record_source source,
+       std::chrono::steady_clock::duration stall_timeout);
 
   /// Called after each counted hashtag: the record goes out now, or the newest one on reconnect.
   void on_update() {
     if (connected_) {
-      state_.append_record(out_);
+      append_record();
       ++pending_records_;
     } else {
       newest_waiting_ = true;
@@ -64,13 +74,19 @@ public:
   const sink_counters& counters() const noexcept { return counters_; }
 
 private:
+  void append_record() {
+    if (state_) state_->append_record(out_);
+    else source_.append(out_);
+  }
+  bool any_record() const { return state_ ? state_->events() > 0 : source_.any(); }
   asio::awaitable<void> write_loop();
   asio::awaitable<void> watch_for_close(std::uint64_t generation);
   asio::awaitable<void> watch_for_stall(std::uint64_t generation);
 
   asio::io_context& io_;
   common::host_port target_;
-  counting& state_;
+  counting* state_ = nullptr;  // the TCP engine's state, or
+  record_source source_;       // records from elsewhere
   std::chrono::steady_clock::duration stall_timeout_;
   std::chrono::steady_clock::time_point last_progress_{};
   common::backoff delay_;  // reconnect delay; reset when a receiver takes bytes

@@ -16,9 +16,42 @@ window_options window_settings(const config& cfg) {
   return o;
 }
 
-counting::counting(const config& cfg) {
-  if (cfg.window.count() > 0) window_.emplace(window_settings(cfg));
-  else all_time_.emplace(cfg.top);
+counting::counting(const config& cfg) : counting(cfg, false) {}
+
+counting::counting(const config& cfg, bool by_origin) {
+  if (cfg.window.count() > 0) {
+    auto settings = window_settings(cfg);
+    settings.by_origin = by_origin;
+    window_.emplace(settings);
+  } else {
+    all_time_.emplace(cfg.top, by_origin);
+  }
+}
+
+std::string counting::save_with_origins() const {
+  std::string out = save();
+  bytes_out b(out);
+  if (window_) window_->save_origins(b);
+  else all_time_->save_origins(b);
+  return out;
+}
+
+bool counting::restore_with_origins(std::string_view bytes, std::string& why) {
+  bytes_in in(bytes);
+  bool ok = window_ ? window_->restore(in, why) : all_time_->restore(in);
+  if (ok) ok = window_ ? window_->restore_origins(in) : all_time_->restore_origins(in);
+  if (ok && in.left() != 0) {
+    why = std::to_string(in.left()) + " bytes left over";
+    ok = false;
+  }
+  if (!ok) {  // a failed restore leaves an empty state; so does restoring nothing
+    if (why.empty()) why = "malformed";
+    bytes_in none{std::string_view{}};
+    std::string ignored;
+    if (window_) (void)window_->restore(none, ignored);
+    else (void)all_time_->restore(none);
+  }
+  return ok;
 }
 
 std::string counting::save() const {

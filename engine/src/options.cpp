@@ -1,6 +1,7 @@
 #include "engine/options.hpp"
 
 #include "common/duration.hpp"
+#include "common/kafka_settings.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -153,6 +154,28 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
                            "Serve Prometheus metrics at http://HOST:PORT/metrics (machida's flag; off when absent).\n"
                            "An address that cannot be bound is a warning: the engine goes on without metrics")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  auto* kafka = app.add_option_group("kafka", "Beyond one machine: engines in a Kafka consumer group (docs/scale-out.md)");
+  kafka->add_option("--kafka", cfg.kafka,
+                    "Kafka bootstrap servers (HOST:PORT,...): read tweets from --topic in consumer group\n"
+                    "--group with the other engines, together write one exact record stream to --out")
+      ->type_name("BROKERS");
+  kafka->add_option("--topic", cfg.kafka_topic, "The tweets topic")->type_name("TOPIC")->capture_default_str();
+  kafka->add_option("--group", cfg.kafka_group, "The consumer group; also the prefix of the internal topics")
+      ->type_name("GROUP")
+      ->capture_default_str();
+  kafka->add_option("--partitions", cfg.kafka_partitions,
+                    "Partitions of <group>-hashtags and <group>-state when the engine creates them")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  kafka->add_option("--kafka-option", cfg.kafka_options,
+                    "A librdkafka setting KEY=VALUE for every client (repeatable), e.g.\n"
+                    "security.protocol=SASL_SSL, session.timeout.ms=10000 (no passwords: see --kafka-config)")
+      ->type_name("KEY=VALUE");
+  kafka->add_option("--kafka-config", cfg.kafka_config,
+                    "A file of librdkafka settings, KEY=VALUE per line (# comments), read before the\n"
+                    "--kafka-options; the place for sasl.password and other secrets (chmod 600)")
+      ->type_name("FILE");
   common::cli::add_common_flags(app, cfg.flags);
 
   // machida's command line from the tutorial, accepted unchanged and ignored (but --metrics,
@@ -220,6 +243,14 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
     return usage("--checkpoint-interval", "'" + checkpoint_interval + "' is not a duration of at least 100ms");
   cfg.checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*checkpoint_every);
   if (cfg.dump_state && cfg.state_dir.empty()) return usage("--dump-state", "needs --state-dir");
+  if (!cfg.kafka.empty() && !cfg.state_dir.empty())
+    return usage("--state-dir", "with --kafka the state lives in Kafka (<group>-state), not in a directory");
+  for (const auto& o : cfg.kafka_options) {
+    std::string why;
+    if (!common::kafka_settings::parse_option(o, why)) return usage("--kafka-option", why);
+  }
+  if (!cfg.kafka.empty() && (cfg.kafka_topic.empty() || cfg.kafka_group.empty()))
+    return usage("--kafka", "needs a --topic and a --group");
   if (cfg.score == score_kind::trend && cfg.window.count() == 0)
     return usage("--score", "trend compares a window with the one before it: it needs --window");
   cfg.receiver_timeout = std::chrono::milliseconds(static_cast<long long>(receiver_timeout_s * 1000));

@@ -10,7 +10,9 @@
 
 namespace engine {
 
-top_counter::top_counter(std::size_t n) : n_(n == 0 ? 1 : n), table_(1, 2) { top_.reserve(n_); }
+top_counter::top_counter(std::size_t n, bool by_origin) : n_(n == 0 ? 1 : n), by_origin_(by_origin), table_(1, 2) {
+  top_.reserve(n_);
+}
 
 top_counter::id_t top_counter::intern(std::string_view tag, std::string_view display) {
   const auto f = table_.find(tag, [&](id_t id) {
@@ -49,8 +51,16 @@ void top_counter::rise(std::size_t pos) {
   }
 }
 
-void top_counter::add(std::string_view key, std::string_view display) {
+void top_counter::add(std::string_view key, std::string_view display) { bump(intern(key, display)); }
+
+void top_counter::add(std::string_view key, std::string_view display, origin at) {
   const id_t id = intern(key, display);
+  if (id == origin_.size()) origin_.push_back(at);
+  else if (at < origin_[id]) origin_[id] = at;  // only ever ranks the key higher, as its count does
+  bump(id);
+}
+
+void top_counter::bump(id_t id) {
   ++counts_[id];
   ++events_;
   if (rank_[id] != not_ranked) {
@@ -90,7 +100,7 @@ void top_counter::save(bytes_out& out) const {
 }
 
 bool top_counter::restore(bytes_in& in) {
-  *this = top_counter(n_);
+  *this = top_counter(n_, by_origin_);
   std::uint64_t events = 0, n = 0;
   if (!in.u64(events) || !in.varint(n) || n > 0xFFFFFFF0u) return false;
   for (std::uint64_t k = 0; k < n; ++k) {
@@ -98,7 +108,7 @@ bool top_counter::restore(bytes_in& in) {
     std::uint64_t count = 0;
     if (!in.text(key) || !in.text(display) || !in.varint(count) || key.empty() || count == 0 ||
         count > static_cast<std::uint64_t>(INT64_MAX) || arena_.size() + key.size() + display.size() > 0xFFFFFFFFu) {
-      *this = top_counter(n_);
+      *this = top_counter(n_, by_origin_);
       return false;
     }
     offset_.push_back(static_cast<std::uint32_t>(arena_.size()));
@@ -110,6 +120,31 @@ bool top_counter::restore(bytes_in& in) {
     rank_.push_back(not_ranked);
   }
   events_ = events;
+  rebuild_table_and_top();
+  return true;
+}
+
+std::vector<origin> top_counter::top_origins() const {
+  std::vector<origin> out;
+  for (const auto& e : top_) out.push_back(by_origin_ && e.id < origin_.size() ? origin_[e.id] : origin{});
+  return out;
+}
+
+void top_counter::save_origins(bytes_out& out) const {
+  out.varint(origin_.size());
+  for (const origin& o : origin_) {
+    out.u64(o.hi);
+    out.u64(o.lo);
+  }
+}
+
+bool top_counter::restore_origins(bytes_in& in) {
+  std::uint64_t n = 0;
+  if (!by_origin_ || !in.varint(n) || n != counts_.size()) return false;
+  origin_.assign(n, origin{});
+  for (auto& o : origin_)
+    if (!in.u64(o.hi) || !in.u64(o.lo)) return false;
+  std::fill(rank_.begin(), rank_.end(), not_ranked);
   rebuild_table_and_top();
   return true;
 }
@@ -136,7 +171,8 @@ void top_counter::rebuild_table_and_top() {
 std::size_t top_counter::memory_bytes() const noexcept {
   return table_.memory_bytes() +
          (offset_.capacity() + length_.capacity() + display_.capacity() + rank_.capacity()) * sizeof(std::uint32_t) +
-         counts_.capacity() * sizeof(std::int64_t) + top_.capacity() * sizeof(entry);
+         counts_.capacity() * sizeof(std::int64_t) + top_.capacity() * sizeof(entry) +
+         origin_.capacity() * sizeof(origin);
 }
 
 wire::record::top_list top_counter::top() const {

@@ -136,8 +136,16 @@ void windowed_counter::enter_top(id_t id) {
   rise(top_.size() - 1);
 }
 
-void windowed_counter::add(std::string_view key, std::string_view display) {
+void windowed_counter::add(std::string_view key, std::string_view display) { bump(find_or_create(key, display)); }
+
+void windowed_counter::add(std::string_view key, std::string_view display, origin at) {
+  const std::size_t live = live_;
   const id_t id = find_or_create(key, display);
+  if (live_ != live || at < origin_[id]) origin_[id] = at;  // new, or ranks the tag higher
+  bump(id);
+}
+
+void windowed_counter::bump(id_t id) {
   ++in_window_[id];
   ++events_;
   auto& current = slots_[slide_ % kept_];
@@ -181,6 +189,7 @@ void windowed_counter::grow_tags() {
   if (n > key_off_.capacity()) {
     const std::size_t cap = std::max<std::size_t>(1024, key_off_.capacity() + key_off_.capacity() / 4);
     for (auto* v : {&key_off_, &key_len_, &disp_len_, &pair_at_, &rank_, &seq_}) v->reserve(cap);
+    if (options_.by_origin) origin_.reserve(cap);
     for (auto* v : {&in_window_, &before_, &score_}) v->reserve(options_.score == score_kind::trend || v == &in_window_ ? cap : 0);
     flags_.reserve(cap);
   }
@@ -193,7 +202,7 @@ void windowed_counter::grow_tags() {
     score_.push_back(0);
   }
   seq_.push_back(0);
-
+  if (options_.by_origin) origin_.push_back(origin{});
   pair_at_.push_back(0);
   rank_.push_back(none);
   flags_.push_back(0);
@@ -433,11 +442,20 @@ bool windowed_counter::restore(bytes_in& in, std::string& why) {
   }
   // The table, the scores, the top N and the tree, all from scratch.
   table_.reset(live_);
-  std::vector<id_t> ranked;
   for (id_t id = 0; id < key_off_.size(); ++id) {
     table_.add(tag_table::hash(key_of(id)), id);
     if (want_trend) score_[id] = score_of(id);
-    if (score(id) > 0) ranked.push_back(id);
+  }
+  rank_from_scratch();
+  return true;
+}
+
+void windowed_counter::rank_from_scratch() {
+  top_.clear();
+  std::vector<id_t> ranked;
+  for (id_t id = 0; id < key_off_.size(); ++id) {
+    rank_[id] = none;
+    if (key_len_[id] > 0 && score(id) > 0) ranked.push_back(id);
   }
   const std::size_t n = std::min(options_.top, ranked.size());
   std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n), ranked.end(),
@@ -446,7 +464,31 @@ bool windowed_counter::restore(bytes_in& in, std::string& why) {
     top_.push_back(make_entry(ranked[k]));
     rank_[ranked[k]] = static_cast<std::uint32_t>(k);
   }
+  record_ = record_cache();
   grow_tree();
+}
+
+std::vector<origin> windowed_counter::top_origins() const {
+  std::vector<origin> out;
+  for (const auto& e : top_) out.push_back(options_.by_origin ? origin_[e.id] : origin{});
+  return out;
+}
+
+void windowed_counter::save_origins(bytes_out& out) const {
+  out.varint(live_);
+  for (id_t id = 0; id < key_off_.size(); ++id) {  // the order save() writes the tags in
+    if (key_len_[id] == 0) continue;
+    out.u64(origin_[id].hi);
+    out.u64(origin_[id].lo);
+  }
+}
+
+bool windowed_counter::restore_origins(bytes_in& in) {
+  std::uint64_t n = 0;
+  if (!options_.by_origin || !in.varint(n) || n != live_ || n != key_off_.size()) return false;
+  for (id_t id = 0; id < n; ++id)
+    if (!in.u64(origin_[id].hi) || !in.u64(origin_[id].lo)) return false;
+  rank_from_scratch();
   return true;
 }
 
@@ -469,6 +511,7 @@ std::size_t windowed_counter::bytes_per_tag() const noexcept {
       (key_off_.capacity() + key_len_.capacity() + disp_len_.capacity()) * sizeof(std::uint32_t) +
       (in_window_.capacity() + before_.capacity() + score_.capacity()) * sizeof(std::int64_t) +
       (seq_.capacity() + pair_at_.capacity() + rank_.capacity()) * sizeof(std::uint32_t) + flags_.capacity() +
+      origin_.capacity() * sizeof(origin) +
       tree_.capacity() * sizeof(id_t);
   return bytes / live_;
 }

@@ -1,4 +1,5 @@
-// Unit tests of common/secret: tokens from the environment or an owner-only file.
+// Unit tests of common/secret (tokens from the environment or an owner-only file) and of
+// common/kafka_settings (librdkafka settings: secrets only from an owner-only file).
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "common/kafka_settings.hpp"
 #include "common/secret.hpp"
 
 namespace secret = common::secret;
@@ -112,4 +114,73 @@ TEST_CASE("tokens compare equal only when every byte and the length agree") {
   CHECK_FALSE(secret::equal_constant_time("ab", "abc"));
   CHECK_FALSE(secret::equal_constant_time("", "a"));
   CHECK(secret::equal_constant_time("", ""));
+}
+
+namespace kafka = common::kafka_settings;
+
+TEST_CASE("kafka settings: passwords, secrets and inline private keys are secrets, the rest is not") {
+  for (const char* key : {"sasl.password", "ssl.key.password", "ssl.keystore.password", "sasl.oauthbearer.client.secret",
+                          "ssl.key.pem", "ssl_key", "sasl.oauthbearer.config", "SASL.PASSWORD"})
+    CHECK_MESSAGE(kafka::is_secret(key), key);
+  for (const char* key : {"security.protocol", "sasl.mechanism", "sasl.username", "ssl.ca.location",
+                          "ssl.key.location", "session.timeout.ms", "compression.type"})
+    CHECK_MESSAGE(!kafka::is_secret(key), key);
+}
+
+TEST_CASE("kafka settings: --kafka-option is KEY=VALUE and refuses a secret without quoting its value") {
+  std::string error;
+  auto s = kafka::parse_option("security.protocol=SASL_SSL", error);
+  REQUIRE(s);
+  CHECK(s->key == "security.protocol");
+  CHECK(s->value == "SASL_SSL");
+  s = kafka::parse_option("client.rack=a=b", error);  // the value may hold '='
+  REQUIRE(s);
+  CHECK(s->value == "a=b");
+  CHECK(kafka::parse_option("linger.ms=", error));  // an empty value is librdkafka's to judge
+  CHECK_FALSE(kafka::parse_option("no-equals-sign", error));
+  CHECK_FALSE(kafka::parse_option("=value", error));
+  CHECK_FALSE(kafka::parse_option("two words=x", error));
+  error.clear();
+  CHECK_FALSE(kafka::parse_option("sasl.password=hunter2", error));
+  CHECK(error.find("sasl.password") != std::string::npos);
+  CHECK(error.find("--kafka-config") != std::string::npos);
+  CHECK(error.find("hunter2") == std::string::npos);
+}
+
+TEST_CASE("kafka settings: a properties file, comments and blank lines skipped, a bad line named by number") {
+  std::string error;
+  auto s = kafka::parse_file("# Kafka\n\n! also a comment\n security.protocol = SASL_SSL \r\nsasl.password=p w=d\n", error);
+  REQUIRE(s);
+  REQUIRE(s->size() == 2);
+  CHECK((*s)[0].key == "security.protocol");
+  CHECK((*s)[0].value == "SASL_SSL");
+  CHECK((*s)[1].key == "sasl.password");
+  CHECK((*s)[1].value == "p w=d");
+  CHECK_FALSE(kafka::parse_file("a=1\nsecret-without-key\n", error));
+  CHECK(error == "line 2 is not KEY=VALUE");
+  CHECK_FALSE(kafka::parse_file(std::string(kafka::max_file + 1, '#'), error));
+}
+
+TEST_CASE("kafka settings: a config file with a secret must be the owner's alone; the command line wins") {
+  std::string error;
+  {
+    temp_file open_file("sasl.mechanism=PLAIN\nsasl.password=hunter2\n", owner_only | fs::perms::group_read);
+    CHECK_FALSE(kafka::load_file(open_file.path.string(), error));
+    CHECK(error.find("chmod 600") != std::string::npos);
+    CHECK(error.find("hunter2") == std::string::npos);
+  }
+  {
+    temp_file no_secret("compression.type=lz4\n", owner_only | fs::perms::group_read | fs::perms::others_read);
+    CHECK(kafka::load_file(no_secret.path.string(), error));  // nothing to hide: any mode will do
+  }
+  temp_file file("compression.type=lz4\nsasl.password=hunter2\n", owner_only);
+  auto all = kafka::gather(file.path.string(), {"compression.type=zstd"}, error);
+  REQUIRE(all);
+  REQUIRE(all->size() == 3);
+  CHECK((*all)[1].value == "hunter2");
+  CHECK((*all)[2].value == "zstd");  // librdkafka takes the last: the command line wins
+  CHECK_FALSE(kafka::gather((file.dir / "missing").string(), {}, error));
+  CHECK(error.rfind("--kafka-config ", 0) == 0);
+  CHECK_FALSE(kafka::gather("", {"ssl.key.password=x"}, error));
+  CHECK(error.rfind("--kafka-option ssl.key.password", 0) == 0);
 }

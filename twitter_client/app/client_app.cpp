@@ -21,6 +21,7 @@
 #include "common/metrics.hpp"
 #include "common/stats_line.hpp"
 #include "engine_link.hpp"
+#include "kafka_producer.hpp"
 #include "live_streams.hpp"
 #include "sources.hpp"
 #include "twitter_client/credentials.hpp"
@@ -208,8 +209,17 @@ int run(const config& cfg, common::stop_signals& signals) {
   const curl_global curl;
   client_stats stats;
   frame_queue queue(cfg.queue_frames, std::size_t{1} << 30);
-  engine_link link(cfg.engine, queue, stats, cfg.acknowledged, cfg.queue_frames);
-  std::thread sender([&] { link.run(); });
+  // The frames go to the engine link, or with --kafka each tweet to a Kafka topic (docs/scale-out.md).
+  std::unique_ptr<engine_link> link;
+  std::unique_ptr<kafka_producer> kafka;
+  try {
+    if (cfg.kafka.empty()) link = std::make_unique<engine_link>(cfg.engine, queue, stats, cfg.acknowledged, cfg.queue_frames);
+    else kafka = std::make_unique<kafka_producer>(cfg, queue, stats);
+  } catch (const std::runtime_error& e) {
+    log::error(e.what());
+    return 2;
+  }
+  std::thread sender([&] { link ? link->run() : kafka->run(); });
   std::optional<common::metrics::endpoint_thread> metrics;  // on a thread of its own: the counters are atomics
   if (cfg.metrics)
     metrics.emplace(*cfg.metrics, common::metrics::sources{std::make_shared<common::metrics::from_function>(
@@ -219,8 +229,8 @@ int run(const config& cfg, common::stop_signals& signals) {
                             : source == source_kind::mastodon ? " (" + mastodon.instance + ", stream " + cfg.stream + ")"
                             : cfg.file.empty()                ? ""
                                                               : " (" + cfg.file + ")";
-  log::info(std::string("source ") + name(source) + where + ", engine " +
-            common::to_string(cfg.engine) +
+  log::info(std::string("source ") + name(source) + where +
+            (kafka ? ", kafka " + log::escape(cfg.kafka) + " topic " + cfg.kafka_topic : ", engine " + common::to_string(cfg.engine)) +
             (rate > 0 ? ", rate " + std::to_string(static_cast<long long>(rate)) + " tweets/s" : ", rate unlimited") +
             (cfg.limit ? ", limit " + std::to_string(cfg.limit) : ""));
   bool source_ok = true;
@@ -272,9 +282,14 @@ int run(const config& cfg, common::stop_signals& signals) {
     log::info(std::string("received ") + common::stop_signals::name(signals.received()) + ", flushing and stopping");
   queue.close();  // releases a source waiting for room (--queue-full wait); the link still drains
   source_thread.join();
-  link.source_finished();
-  link.give_up_at(clock_type::now() +
-                  std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(drain)));
+  const auto give_up = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(drain));
+  if (link) {
+    link->source_finished();
+    link->give_up_at(give_up);
+  } else {
+    kafka->source_finished();
+    kafka->give_up_at(give_up);
+  }
   sender.join();
 
   log::info("done: " + stats_of(stats, queue, rate_since_last(clock_type::now()), source).add("lost", stats.lost.load()).str());

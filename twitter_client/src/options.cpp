@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/kafka_settings.hpp"
 #include "twitter_client/lang_filter.hpp"
 #include "twitter_client/mastodon.hpp"
 #include "twitter_client/url.hpp"
@@ -121,6 +122,20 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
       ->capture_default_str();
   common::cli::add_address(app, "--metrics", cfg.metrics,
                            "serve Prometheus metrics at http://HOST:PORT/metrics (off by default)");
+  auto* kafka = app.add_option_group("kafka", "Into Kafka instead of to an engine (docs/scale-out.md)");
+  kafka->add_option("--kafka", cfg.kafka,
+                    "Kafka bootstrap servers (HOST:PORT,...): produce each tweet's text to --topic\n"
+                    "(idempotent, acks=all) instead of framing it to --engine")
+      ->type_name("BROKERS");
+  kafka->add_option("--topic", cfg.kafka_topic, "the topic the tweets go to")->type_name("TOPIC")->capture_default_str();
+  kafka->add_option("--kafka-option", cfg.kafka_options,
+                    "a librdkafka setting KEY=VALUE (repeatable), e.g. security.protocol=SASL_SSL\n"
+                    "(no passwords: see --kafka-config)")
+      ->type_name("KEY=VALUE");
+  kafka->add_option("--kafka-config", cfg.kafka_config,
+                    "a file of librdkafka settings, KEY=VALUE per line (# comments), read before the\n"
+                    "--kafka-options; the place for sasl.password and other secrets (chmod 600)")
+      ->type_name("FILE");
   common::cli::add_common_flags(app, cfg.flags);
   // For tests: shrinks Twitter's reconnect delays (60 s after a 429 is too long for a test).
   app.add_option("--backoff-scale", cfg.backoff_scale, "")->group("")->check(CLI::PositiveNumber);
@@ -130,6 +145,17 @@ common::cli::outcome<config> parse_options(int argc, const char* const* argv) {
   cfg.wait_when_full = queue_full == "wait";
   cfg.acknowledged = delivery == "acked";
   cfg.text = text == "original" ? text_mode::original : text_mode::full;
+  for (const auto& o : cfg.kafka_options) {
+    std::string why;
+    if (!common::kafka_settings::parse_option(o, why)) {
+      app.exit(CLI::ValidationError("--kafka-option", why));
+      return {std::nullopt, 2};
+    }
+  }
+  if (!cfg.kafka.empty() && cfg.kafka_topic.empty()) {
+    app.exit(CLI::ValidationError("--topic", "is empty"));
+    return {std::nullopt, 2};
+  }
   if (cfg.source == source_kind::replay && cfg.file.empty()) {
     app.exit(CLI::ValidationError("--source replay needs --file"));
     return {std::nullopt, 2};

@@ -23,12 +23,25 @@ window_options window_settings(const config& cfg);
 class counting {
 public:
   explicit counting(const config& cfg);
+  /// `by_origin`: ties rank by the origins given to add() (engine --kafka), not by first seen here.
+  counting(const config& cfg, bool by_origin);
 
   /// Counts one hashtag under `key`, shown as `display` (the spelling seen first).
   void add(std::string_view key, std::string_view display) {
     if (window_) window_->add(key, display);
     else all_time_->add(key, display);
   }
+  /// Counts one hashtag with its origin (a counter made `by_origin`).
+  void add(std::string_view key, std::string_view display, origin at) {
+    if (window_) window_->add(key, display, at);
+    else all_time_->add(key, display, at);
+  }
+  /// The origins of the current top N, in rank order (`by_origin`).
+  std::vector<origin> top_origins() const { return window_ ? window_->top_origins() : all_time_->top_origins(); }
+  /// The whole state with every tag's origin (`by_origin`), and back; false leaves an empty state.
+  std::string save_with_origins() const;
+  bool restore_with_origins(std::string_view bytes, std::string& why);
+
   /// True with --window: slide() must then be called once per slide.
   bool windowed() const noexcept { return window_.has_value(); }
   /// Moves the window on by one slide (windowed only).

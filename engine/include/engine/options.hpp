@@ -48,6 +48,13 @@ struct config {
   bool dump_state = false;             ///< print the state in --state-dir and exit
   /// Where Prometheus metrics are served (machida's --metrics); unset: nowhere.
   std::optional<common::host_port> metrics;
+  // engine --kafka (docs/scale-out.md): engines in a consumer group instead of TCP sources.
+  std::string kafka;                   ///< bootstrap servers; empty: the TCP sources (the original)
+  std::string kafka_topic = "tweets";  ///< where the tweets are
+  std::string kafka_group = "trend-engine";  ///< the consumer group, and the internal topics' prefix
+  std::int32_t kafka_partitions = 12;  ///< partitions of <group>-hashtags when the engine creates it
+  std::vector<std::string> kafka_options;  ///< librdkafka settings, KEY=VALUE (no secrets)
+  std::string kafka_config;                ///< a file of librdkafka settings (secrets go here)
   common::cli::common_flags flags;           ///< --log-level, --stats-interval
   std::vector<std::string> machida_options;  ///< machida-only options seen, as given
 };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/bytes.hpp"
+#include "engine/origin.hpp"
 #include "engine/record_text.hpp"
 #include "engine/tag_table.hpp"
 #include "wire/record.hpp"
@@ -17,13 +18,17 @@ namespace engine {
 
 class top_counter {
 public:
-  /// Keeps the top `n` (n >= 1).
-  explicit top_counter(std::size_t n);
+  /// Keeps the top `n` (n >= 1). `by_origin`: ties rank by the smallest origin given to add(),
+  /// not by first seen here (counts split over several counters, engine --kafka).
+  explicit top_counter(std::size_t n, bool by_origin = false);
 
   /// Counts one more occurrence of `key` and updates the top N. `display` is the spelling records
   /// show for the key, taken when the key is first seen.
   void add(std::string_view key, std::string_view display);
   void add(std::string_view tag) { add(tag, tag); }
+  /// As add(key, display), for a counter made `by_origin`: the key's origin becomes the smaller of
+  /// its own and `at`.
+  void add(std::string_view key, std::string_view display, origin at);
 
   /// True when the top N (its tags, their order or their counts) changed since clear_changed().
   bool changed() const noexcept { return changed_; }
@@ -46,6 +51,13 @@ public:
   /// Replaces the state with one that save() wrote; false, and an empty state, on bad input.
   bool restore(bytes_in& in);
 
+  /// The origins of the current top N, in rank order (`by_origin` only).
+  std::vector<origin> top_origins() const;
+  /// Appends / restores every tag's origin, after save() / restore() (`by_origin` only); restoring
+  /// ranks the top N again.
+  void save_origins(bytes_out& out) const;
+  bool restore_origins(bytes_in& in);
+
   /// Calls f(display, count) for every tag in first-seen order (--dump-state).
   template <class F>
   void for_each_tag(F&& f) const {
@@ -67,13 +79,18 @@ private:
     return {arena_.data() + offset_[id] + (display_[id] ? length_[id] : 0), display_[id] ? display_[id] : length_[id]};
   }
   bool ahead(id_t a, id_t b) const noexcept {  // a ranks before b
-    return counts_[a] > counts_[b] || (counts_[a] == counts_[b] && a < b);  // ids are first-seen order
+    if (counts_[a] != counts_[b]) return counts_[a] > counts_[b];
+    if (!origin_.empty() && origin_[a] != origin_[b]) return origin_[a] < origin_[b];  // by_origin_ (empty while restoring)
+    return a < b;  // ids are first-seen order
   }
+  void bump(id_t id);
   void rise(std::size_t pos);
   entry make_entry(id_t id) const;
 
 
   std::size_t n_;
+  bool by_origin_ = false;
+  std::vector<origin> origin_;  // by_origin_ only
   std::uint64_t events_ = 0;
   // Interned tags: bytes in one arena, looked up through an open-addressing table.
   std::string arena_;

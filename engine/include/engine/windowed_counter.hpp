@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/bytes.hpp"
+#include "engine/origin.hpp"
 #include "engine/record_text.hpp"
 #include "engine/tag_table.hpp"
 #include "wire/record.hpp"
@@ -42,6 +43,7 @@ struct window_options {
   std::int64_t min_count = 5;    ///< trend: the least count in the window that can score
   /// First-seen numbers are renumbered when they reach this (tests lower it to see that happen).
   std::uint32_t seq_limit = UINT32_MAX;
+  bool by_origin = false;        ///< ties rank by the origins given to add(), not by first seen here
 };
 
 /// The trend score of a tag counted `o` times in the window and `previous` times in the one before.
@@ -55,6 +57,9 @@ public:
   /// shows for the key; it is taken when the key enters the state (the spelling seen first).
   void add(std::string_view key, std::string_view display);
   void add(std::string_view key) { add(key, key); }
+  /// As add(key, display), for a counter made `by_origin`: the key's origin is the smallest given
+  /// since it entered the state.
+  void add(std::string_view key, std::string_view display, origin at);
 
   /// Starts the next slot: the oldest one leaves the window. Tags left with no count in any kept
   /// slot are forgotten.
@@ -86,6 +91,13 @@ public:
   /// Replaces the state with one that save() wrote; false, and an empty state, on bad input or
   /// when it was made with other options (`why` says which).
   bool restore(bytes_in& in, std::string& why);
+
+  /// The origins of the current top N, in rank order (`by_origin` only).
+  std::vector<origin> top_origins() const;
+  /// Appends / restores every held tag's origin, after save() / restore() (`by_origin` only);
+  /// restoring ranks the top N again.
+  void save_origins(bytes_out& out) const;
+  bool restore_origins(bytes_in& in);
 
   /// Calls f(display, score) for every tag held, in first-seen order (--dump-state).
   template <class F>
@@ -121,8 +133,12 @@ private:
   }
   bool ahead(id_t a, id_t b) const noexcept {  // a ranks before b
     const std::int64_t sa = score(a), sb = score(b);
-    return sa > sb || (sa == sb && seq_[a] < seq_[b]);
+    if (sa != sb) return sa > sb;
+    if (options_.by_origin && origin_[a] != origin_[b]) return origin_[a] < origin_[b];
+    return seq_[a] < seq_[b];
   }
+  void bump(id_t id);
+  void rank_from_scratch();
   /// The score computed from the counts (score_ caches it for the trend score).
   std::int64_t score_of(id_t id) const noexcept;
   id_t find_or_create(std::string_view key, std::string_view display);
@@ -165,6 +181,7 @@ private:
   std::vector<std::uint32_t> key_off_, key_len_, disp_len_;
   std::vector<std::int64_t> in_window_, before_, score_;  // before_ and score_: trend score only
   std::vector<std::uint32_t> seq_;
+  std::vector<origin> origin_;          // by_origin only
   std::vector<std::uint32_t> pair_at_;  // the tag's pair in the current slot (with current_bit)
   std::vector<std::uint32_t> rank_;   // position in top_, or none
   std::vector<std::uint8_t> flags_;  // dirty_bit, current_bit

@@ -58,6 +58,12 @@ struct config {
   text_mode text = text_mode::full;
   double backoff_scale = 1.0;  ///< hidden, for tests: multiplies every Twitter reconnect delay
   std::optional<common::host_port> metrics;  ///< where Prometheus metrics are served; unset: nowhere
+  /// --kafka BROKERS: each tweet's text is a record of --topic (idempotent producer, acks=all)
+  /// instead of a frame to the engine; empty: the engine link (the original).
+  std::string kafka;
+  std::string kafka_topic = "tweets";
+  std::vector<std::string> kafka_options;  ///< librdkafka settings, KEY=VALUE (no secrets)
+  std::string kafka_config;                ///< a file of librdkafka settings (secrets go here)
   common::cli::common_flags flags;  ///< --log-level, --stats-interval
 };
 

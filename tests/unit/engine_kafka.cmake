@@ -1,0 +1,5 @@
+if(TARGET trend::engine_logic)
+  add_executable(engine_kafka_test ${CMAKE_CURRENT_LIST_DIR}/engine_kafka_test.cpp)
+  target_link_libraries(engine_kafka_test PRIVATE trend::engine_logic trend::warnings doctest::doctest)
+  doctest_discover_tests(engine_kafka_test TEST_PREFIX "engine kafka: ")
+endif()

@@ -1,0 +1,5 @@
+if(TARGET twitter_client_logic)
+  add_executable(twitter_client_kafka_test ${CMAKE_CURRENT_LIST_DIR}/twitter_client_kafka_test.cpp)
+  target_link_libraries(twitter_client_kafka_test PRIVATE trend::twitter_client_logic trend::wire trend::warnings doctest::doctest)
+  doctest_discover_tests(twitter_client_kafka_test TEST_PREFIX "twitter_client kafka: ")
+endif()
