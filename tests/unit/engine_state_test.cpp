@@ -6,10 +6,34 @@
 #include <string>
 #include <vector>
 
+#include "engine/bytes.hpp"
 #include "engine/delivery_sessions.hpp"
 #include "engine/wal.hpp"
 
 namespace wal = engine::wal;
+
+TEST_CASE("varints are read in their one canonical form only, up to 2^64 - 1") {
+  for (const std::uint64_t v : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{127}, std::uint64_t{128},
+                                std::uint64_t{300}, std::uint64_t{1} << 35, ~std::uint64_t{0}}) {
+    std::string bytes;
+    engine::bytes_out(bytes).varint(v);
+    engine::bytes_in in(bytes);
+    std::uint64_t got = 0;
+    CHECK(in.varint(got));
+    CHECK(got == v);
+    CHECK(in.left() == 0);
+  }
+  auto reads = [](std::string bytes) {
+    engine::bytes_in in(bytes);
+    std::uint64_t v = 0;
+    return in.varint(v);
+  };
+  CHECK(reads(std::string("\x00", 1)));             // 0 itself is one zero byte
+  CHECK_FALSE(reads(std::string("\x86\x00", 2)));   // 6, overlong: found by the kafka_records fuzz target
+  CHECK_FALSE(reads(std::string("\x80\x80\x00", 3)));
+  CHECK_FALSE(reads("\x80"));                        // cut
+  CHECK_FALSE(reads(std::string(9, '\xff') + "\x02"));  // past 64 bits
+}
 
 TEST_CASE("log records read back in order, and a segment header names its first lsn") {
   std::string log = wal::log_header(41);

@@ -46,7 +46,9 @@ public:
       const auto b = static_cast<unsigned char>(in_.front());
       in_.remove_prefix(1);
       v |= std::uint64_t{b & 0x7Fu} << shift;
-      if (!(b & 0x80)) return shift < 63 || b <= 1;
+      // Canonical only: an overlong form (a last byte of 0 after others) is refused, so each value
+      // has one encoding and what decodes re-encodes to the same bytes.
+      if (!(b & 0x80)) return (shift == 0 || b != 0) && (shift < 63 || b <= 1);
     }
     return false;
   }
