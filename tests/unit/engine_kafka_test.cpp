@@ -271,6 +271,62 @@ TEST_CASE("windows run on the log's time: ticks slide them, and a restored owner
   CHECK(a.top().entries.size() == 1);
 }
 
+TEST_CASE("trend scores on windows: partitions counted apart, ticked and restored, merge to the one-partition top") {
+  // The trending options on Kafka: each counting partition sees only its keys, and every tick of
+  // the log time; the merged top must be what one partition holding every key shows, at all times.
+  config cfg = window_config(std::chrono::milliseconds(6000), std::chrono::milliseconds(1000), 5);
+  cfg.score = score_kind::trend;
+  cfg.min_count = 2;
+  constexpr std::int32_t partitions = 4;
+  std::mt19937_64 rng(11);
+  partition_counter whole(cfg, 0);
+  std::vector<std::unique_ptr<partition_counter>> parts;
+  std::vector<std::int64_t> next_offset(partitions, 0);
+  for (std::int32_t p = 0; p < partitions; ++p) parts.push_back(std::make_unique<partition_counter>(cfg, p));
+  std::int64_t whole_offset = 0, ts = 50'000;
+  std::size_t compared = 0, nonempty = 0;
+  for (std::int64_t offset = 0; offset < 3000; ++offset) {
+    ts += static_cast<std::int64_t>(rng() % 25);
+    // A burst: one tag much more frequent for a while, so that trend scores rise and fall.
+    const int hot = static_cast<int>((ts / 7000) % 6);
+    const auto tags = rng() % 3;
+    for (std::uint32_t i = 0; i < tags; ++i) {
+      const int rank = rng() % 3 == 0 ? hot : static_cast<int>(std::pow(static_cast<double>(rng() % 1000) / 1000.0, 2) * 30);
+      const std::string key = "#t" + std::to_string(rank);
+      const std::string value = event_value(0, offset, i, ts);
+      whole.apply(whole_offset++, key, value);
+      const auto p = partition_of(key, partitions);
+      parts[static_cast<std::size_t>(p)]->apply(next_offset[static_cast<std::size_t>(p)]++, key, value);
+    }
+    if (offset % 10 == 9) {  // the repartitioner's tick to every counting partition
+      whole.apply(whole_offset++, "", tick_value(ts));
+      for (std::int32_t p = 0; p < partitions; ++p)
+        parts[static_cast<std::size_t>(p)]->apply(next_offset[static_cast<std::size_t>(p)]++, "", tick_value(ts));
+      if (rng() % 13 == 0) {  // a partition moves to a new owner, from its snapshot
+        const auto p = static_cast<std::size_t>(rng() % partitions);
+        const std::string saved = parts[p]->save();
+        parts[p] = std::make_unique<partition_counter>(cfg, static_cast<std::int32_t>(p));
+        std::string why;
+        REQUIRE(parts[p]->restore(saved, why));
+      }
+      top_merger merger;
+      merger.reset(partitions);
+      for (const auto& c : parts) merger.update(c->top());
+      REQUIRE(merger.complete());
+      wire::record::top_list one;
+      for (const auto& e : whole.top().entries) {
+        one.labels.push_back(e.display);
+        one.counts.push_back(e.number);
+      }
+      CHECK(merger.merged(5) == one);
+      ++compared;
+      nonempty += one.labels.empty() ? 0 : 1;
+    }
+  }
+  CHECK(compared == 300);
+  CHECK(nonempty > 100);  // the trend score did rank tags, most of the time
+}
+
 TEST_CASE("a snapshot of a counting partition refuses other settings and other partitions") {
   const config cfg = counting_config();
   partition_counter c(cfg, 2);
