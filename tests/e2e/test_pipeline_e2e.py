@@ -174,6 +174,34 @@ def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, sw
         socket.create_connection(("127.0.0.1", ports["DASHBOARD_PORT"]), timeout=1)
 
 
+def test_run_script_with_kafka_mock_runs_two_engines_in_a_group(procs, tmp_path):
+    """KAFKA=mock ENGINES=2: a local test cluster, the client producing to it, two engines sharing
+    the counting and one writing the records; the page ends on the exact top 10. One tweets
+    partition (KAFKA_PARTITIONS=2), so "first seen over the log" is the file's order."""
+    tweets = shared_data(*SWAP_FILE)
+    expected = expected_top(tweets)
+    ports = {"DASHBOARD_PORT": free_port(), "RECEIVER_PORT": free_port(), "ENGINE_PORT": free_port()}
+    env = dict(os.environ, LOG_DIR=str(tmp_path / "logs"), BUILD_DIR=str(program("engine")).rsplit("/bin/", 1)[0],
+               KAFKA="mock", ENGINES="2", KAFKA_PARTITIONS="2", METRICS="0", **{k: str(v) for k, v in ports.items()})
+    run = subprocess.Popen([str(SOURCE / "scripts" / "run.sh"), "--no-build", "--", "--source", "replay", "--file",
+                            str(tweets)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        p = Pipeline(procs)
+        p.dashboard_port = ports["DASHBOARD_PORT"]
+        p.wait_for_top(expected, timeout=90)
+    finally:
+        run.send_signal(signal.SIGINT)
+        out = run.communicate(timeout=90)[0].decode()
+    assert run.returncode == 0, out
+    assert "mock Kafka cluster at" in out
+    logs = {name: (tmp_path / "logs" / f"{name}.log").read_text() for name in ("kafka", "engine1", "engine2", "client")}
+    assert "--kafka" in out and "lost=0" in logs["client"]
+    assert all("kafka: assigned" in logs[e] and "stopped" in logs[e] for e in ("engine1", "engine2"))
+    assert sum(", writer" in logs[e] for e in ("engine1", "engine2")) >= 1
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", ports["DASHBOARD_PORT"]), timeout=1)
+
+
 def test_run_script_refuses_dashboard_args_it_cannot_split(tmp_path):
     env = dict(os.environ, DASHBOARD_ARGS="--subtitle 'not closed", DASHBOARD_PORT=str(free_port()),
                RECEIVER_PORT=str(free_port()), ENGINE_PORT=str(free_port()), LOG_DIR=str(tmp_path / "logs"))
