@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "common/backoff.hpp"
-#include "common/kafka_settings.hpp"
+#include "common/kafka_conf.hpp"
 #include "common/log.hpp"
 #include "common/stats_line.hpp"
 #include "common/time.hpp"
@@ -114,20 +114,12 @@ private:
 
 std::unique_ptr<RdKafka::Conf> make_conf(const config& cfg, RdKafka::EventCb* events,
                                          std::initializer_list<std::pair<const char*, std::string>> settings) {
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::vector<common::kafka_settings::setting> own{{"bootstrap.servers", cfg.kafka},
+                                                   {"client.id", "trend-engine-" + std::to_string(::getpid())},
+                                                   {"log.connection.close", "false"}};
+  for (const auto& [key, value] : settings) own.push_back({key, value});
+  auto conf = common::kafka_settings::make_conf(own, cfg.kafka_config, cfg.kafka_options);
   std::string err;
-  auto set = [&](const std::string& key, const std::string& value, bool from_user) {
-    if (conf->set(key, value, err) != RdKafka::Conf::CONF_OK)  // the value is not logged: it may be a secret
-      throw std::runtime_error(std::string(from_user ? "Kafka setting (--kafka-option or --kafka-config) " : "Kafka setting ") + key + ": " + err);
-  };
-  set("bootstrap.servers", cfg.kafka, false);
-  set("client.id", "trend-engine-" + std::to_string(::getpid()), false);
-  set("log.connection.close", "false", false);
-  for (const auto& [key, value] : settings) set(key, value, false);
-  std::string why;
-  const auto user = common::kafka_settings::gather(cfg.kafka_config, cfg.kafka_options, why);
-  if (!user) throw std::runtime_error(why);
-  for (const auto& [key, value] : *user) set(key, value, true);
   if (conf->set("event_cb", events, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(err);
   return conf;
 }

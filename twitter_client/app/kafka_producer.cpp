@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "common/kafka_settings.hpp"
+#include "common/kafka_conf.hpp"
 #include "common/log.hpp"
 #include "twitter_client/frame_texts.hpp"
 
@@ -18,24 +18,17 @@ using namespace std::chrono_literals;
 
 struct kafka_producer::impl : RdKafka::DeliveryReportCb, RdKafka::EventCb {
   impl(const config& cfg, frame_queue& q, client_stats& s) : queue(q), stats(s), topic(cfg.kafka_topic), brokers(cfg.kafka) {
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    auto conf = common::kafka_settings::make_conf(
+        {{"bootstrap.servers", cfg.kafka},
+         {"client.id", "twitter_client-" + std::to_string(::getpid())},
+         {"enable.idempotence", "true"},  // a retried send is written once, in order
+         {"acks", "all"},
+         {"message.timeout.ms", "0"},     // never give up while the cluster is away; the queue bounds it
+         {"queue.buffering.max.messages", std::to_string(std::min<std::size_t>(cfg.queue_frames, 10'000'000))},
+         {"linger.ms", "5"},
+         {"log.connection.close", "false"}},
+        cfg.kafka_config, cfg.kafka_options);
     std::string err;
-    auto set = [&](const std::string& key, const std::string& value, bool from_user) {
-      if (conf->set(key, value, err) != RdKafka::Conf::CONF_OK)  // the value is not logged: it may be a secret
-        throw std::runtime_error(std::string(from_user ? "Kafka setting (--kafka-option or --kafka-config) " : "Kafka setting ") + key + ": " + err);
-    };
-    set("bootstrap.servers", cfg.kafka, false);
-    set("client.id", "twitter_client-" + std::to_string(::getpid()), false);
-    set("enable.idempotence", "true", false);  // a retried send is written once, in order
-    set("acks", "all", false);
-    set("message.timeout.ms", "0", false);     // never give up while the cluster is away; the queue bounds it
-    set("queue.buffering.max.messages", std::to_string(std::min<std::size_t>(cfg.queue_frames, 10'000'000)), false);
-    set("linger.ms", "5", false);
-    set("log.connection.close", "false", false);
-    std::string why;
-    const auto user = common::kafka_settings::gather(cfg.kafka_config, cfg.kafka_options, why);
-    if (!user) throw std::runtime_error(why);
-    for (const auto& [key, value] : *user) set(key, value, true);
     if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err) != RdKafka::Conf::CONF_OK ||
         conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), err) != RdKafka::Conf::CONF_OK)
       throw std::runtime_error(err);
