@@ -37,6 +37,7 @@
 #include "common/backoff.hpp"
 #include "common/kafka_conf.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "common/stats_line.hpp"
 #include "common/time.hpp"
 #include "engine/counting.hpp"
@@ -199,6 +200,9 @@ public:
               cfg.receiver_timeout),
         forward_(io) {
     forward_.expires_at(asio::steady_timer::time_point::max());
+    if (cfg.metrics)
+      metrics_.emplace(*cfg.metrics, common::metrics::sources{std::make_shared<common::metrics::from_function>(
+                                         [this](common::metrics::families& f) { collect(f); })});
   }
 
   /// Connects to the cluster (waiting while it is away), then runs until `stop` is set.
@@ -332,6 +336,7 @@ private:
     auto next_republish = clock_type::now() + republish_every;
     auto next_checkpoint = clock_type::now() + cfg_.checkpoint_interval;
     auto next_stats = clock_type::now() + cfg_.flags.stats_interval();
+    auto next_metrics = clock_type::now();
     auto last_stats = clock_type::now();
     std::uint64_t last_applied = 0;
     const auto tick_every = std::clamp<clock_type::duration>(cfg_.slide, 100ms, 1s);
@@ -370,9 +375,15 @@ private:
         for (auto& [p, c] : counters_) snapshot(p, c);
         next_checkpoint = now + cfg_.checkpoint_interval;
       }
+      if (metrics_ && now >= next_metrics) {  // a scrape reads these, from the endpoint's own thread
+        auto m = measure();
+        std::lock_guard lock(published_mutex_);
+        published_ = m;
+        next_metrics = now + 1s;
+      }
       if (cfg_.flags.stats_interval().count() > 0 && now >= next_stats) {
         const double secs = std::chrono::duration<double>(now - last_stats).count();
-        log_stats(static_cast<double>(stats_.applied - last_applied) / secs);
+        log_stats(measure(), static_cast<double>(stats_.applied - last_applied) / secs);
         last_applied = stats_.applied;
         last_stats = now;
         next_stats = now + cfg_.flags.stats_interval();
@@ -725,7 +736,7 @@ private:
     }
     if (producer_ && producer_->flush(code == 0 ? 10'000 : 1000) != RdKafka::ERR_NO_ERROR)
       log::warn("kafka: " + std::to_string(producer_->outq_len()) + " records not acknowledged at the stop");
-    log_stats(0);
+    log_stats(measure(), 0);
     std::promise<void> done;
     asio::post(io_, [this, &done] {
       asio::co_spawn(io_, [this, &done]() -> asio::awaitable<void> {
@@ -741,39 +752,103 @@ private:
     return code;
   }
 
-  void log_stats(double per_second) {
-    std::size_t distinct = 0, bytes = 0;
+  /// What the stats line and the metrics show, read on the counting thread.
+  struct measures {
+    std::uint64_t tweets = 0, skipped_utf8 = 0, hashtags_out = 0, applied = 0, duplicates = 0, bad_events = 0,
+                  snapshots = 0, records = 0, records_sent = 0;
+    std::size_t counting_partitions = 0, tweet_partitions = 0, distinct = 0, state_bytes = 0;
     std::int64_t lag = 0;
+    bool writer = false, receiver_connected = false;
+  };
+
+  measures measure() const {
+    measures m;
     for (const auto& [p, c] : counters_) {
-      distinct += c.counter->distinct();
-      bytes += c.counter->memory_bytes();
+      m.distinct += c.counter->distinct();
+      m.state_bytes += c.counter->memory_bytes();
       std::int64_t low = 0, high = 0;
       if (consumer_ && consumer_->get_watermark_offsets(hashtags_, p, &low, &high) == RdKafka::ERR_NO_ERROR && high > 0)
-        lag += std::max<std::int64_t>(0, high - 1 - c.counter->offset());
+        m.lag += std::max<std::int64_t>(0, high - 1 - c.counter->offset());
     }
     for (const auto& [p, next] : positions_) {
       std::int64_t low = 0, high = 0;
       if (consumer_ && consumer_->get_watermark_offsets(cfg_.kafka_topic, p, &low, &high) == RdKafka::ERR_NO_ERROR && high > 0)
-        lag += std::max<std::int64_t>(0, high - next);
+        m.lag += std::max<std::int64_t>(0, high - next);
     }
+    m.tweets = stats_.tweets;
+    m.skipped_utf8 = stats_.skipped_utf8;
+    m.hashtags_out = stats_.hashtags_out;
+    m.applied = stats_.applied;
+    m.duplicates = stats_.duplicates;
+    m.bad_events = stats_.bad_events;
+    m.snapshots = stats_.snapshots;
+    m.records = stats_.records;
+    m.records_sent = sent_records_.load();
+    m.counting_partitions = counters_.size();
+    m.tweet_partitions = tweet_partitions_.size();
+    m.writer = writer_;
+    m.receiver_connected = receiver_connected_;
+    return m;
+  }
+
+  void log_stats(const measures& m, double per_second) {
     common::stats_line line;
-    line.add("tweets", stats_.tweets)
-        .add("hashtags_out", stats_.hashtags_out)
-        .add("applied", stats_.applied)
-        .add("duplicates", stats_.duplicates)
-        .add("counting_partitions", counters_.size())
-        .add("tweet_partitions", tweet_partitions_.size())
-        .add("writer", writer_ ? "yes" : "no")
-        .add("distinct", distinct)
-        .add("state_bytes", bytes)
-        .add("lag", lag)
-        .add("snapshots", stats_.snapshots)
-        .add("records", stats_.records)
-        .add("records_sent", sent_records_.load())
-        .add("receiver", receiver_connected_ ? "connected" : "disconnected")
-        .add("skipped_utf8", stats_.skipped_utf8)
+    line.add("tweets", m.tweets)
+        .add("hashtags_out", m.hashtags_out)
+        .add("applied", m.applied)
+        .add("duplicates", m.duplicates)
+        .add("counting_partitions", m.counting_partitions)
+        .add("tweet_partitions", m.tweet_partitions)
+        .add("writer", m.writer ? "yes" : "no")
+        .add("distinct", m.distinct)
+        .add("state_bytes", m.state_bytes)
+        .add("lag", m.lag)
+        .add("snapshots", m.snapshots)
+        .add("records", m.records)
+        .add("records_sent", m.records_sent)
+        .add("receiver", m.receiver_connected ? "connected" : "disconnected")
+        .add("skipped_utf8", m.skipped_utf8)
         .add("hashtags_per_s", per_second);
     log::info(line.str());
+  }
+
+  /// The engine's metrics on Kafka (docs/observability.md): the TCP engine's where they mean the
+  /// same, and the group's own; from the last measures taken by the counting thread.
+  void collect(common::metrics::families& f) const {
+    measures m;
+    {
+      std::lock_guard lock(published_mutex_);
+      m = published_;
+    }
+    const auto n = [](auto v) { return static_cast<double>(v); };
+    f.counter("trend_engine_tweets_total", "Tweets counted (valid UTF-8, not a resent duplicate).", n(m.tweets))
+        .counter("trend_engine_hashtags_total", "Hashtag events applied by this process's counting partitions.",
+                 n(m.applied))
+        .counter("trend_engine_records_total", "Records written whole to the receiver.", n(m.records_sent))
+        .counter("trend_engine_skipped_messages_total",
+                 "Messages read and not counted: not valid UTF-8, or a hashtag event applied before.",
+                 n(m.skipped_utf8), {{"reason", "invalid_utf8"}})
+        .counter("trend_engine_skipped_messages_total", "", n(m.duplicates), {{"reason", "duplicate"}})
+        .gauge("trend_engine_distinct_hashtags", "Distinct hashtags held in this engine's counting partitions.",
+               n(m.distinct))
+        .gauge("trend_engine_state_memory_bytes", "Bytes of memory the counting state holds.", n(m.state_bytes))
+        .gauge("trend_engine_receiver_connected", "1 while the engine is connected to the receiver, else 0.",
+               m.receiver_connected ? 1 : 0)
+        .counter("trend_engine_kafka_hashtag_events_produced_total",
+                 "Hashtag events this engine's repartitioner produced to <group>-hashtags.", n(m.hashtags_out))
+        .counter("trend_engine_kafka_bad_events_total", "Records of <group>-hashtags that did not decode.",
+                 n(m.bad_events))
+        .gauge("trend_engine_kafka_counting_partitions", "Counting partitions this engine holds.",
+               n(m.counting_partitions))
+        .gauge("trend_engine_kafka_tweet_partitions", "Partitions of the tweets topic this engine reads.",
+               n(m.tweet_partitions))
+        .gauge("trend_engine_kafka_writer", "1 while this engine is the group's writer (talks to the receiver).",
+               m.writer ? 1 : 0)
+        .gauge("trend_engine_kafka_lag", "Records not yet read: tweets and hashtag events behind the partitions' ends.",
+               n(m.lag))
+        .counter("trend_engine_kafka_snapshots_total", "Snapshots written to <group>-state.", n(m.snapshots))
+        .counter("trend_engine_kafka_records_total", "Global top records merged by this engine while writer.",
+                 n(m.records));
   }
 
   const config& cfg_;
@@ -821,6 +896,11 @@ private:
     std::uint64_t tweets = 0, skipped_utf8 = 0, hashtags_out = 0, applied = 0, duplicates = 0, bad_events = 0,
                   snapshots = 0, records = 0;
   } stats_;
+
+  // --metrics: the last measures, for the endpoint's thread (declared last: it stops first).
+  mutable std::mutex published_mutex_;
+  measures published_;
+  std::optional<common::metrics::endpoint_thread> metrics_;
 };
 
 }  // namespace

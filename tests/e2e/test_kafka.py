@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from harness import COMPAT, ARTIFACTS, Proc, program, shared_data, wait_until
+from harness import COMPAT, ARTIFACTS, Proc, free_port, program, shared_data, wait_until
 from kafka_harness import (MockCluster, TimedReceiver, dump_topic, log_order, windowed_top)
+from scrape import scrape
 
 if str(COMPAT) not in sys.path:
     sys.path.insert(0, str(COMPAT))
@@ -121,7 +122,8 @@ def test_three_engines_write_the_exact_top_10_of_the_real_tweets(kafka_env):
     cluster_of, proc, receiver_of = kafka_env
     cluster = cluster_of()
     receiver = receiver_of()
-    engines = [proc(f"engine{k}", engine_argv(cluster, receiver)) for k in range(3)]
+    ports = [free_port() for _ in range(3)]
+    engines = [proc(f"engine{k}", engine_argv(cluster, receiver, "--metrics", f"127.0.0.1:{ports[k]}")) for k in range(3)]
     wait_until(lambda: all("kafka: assigned" in e.log_text() for e in engines), timeout=60, message="3 engines assigned")
     client = proc("client", client_argv(cluster, "--source", "replay", "--file", str(all_tweets_file())))
     assert wait_exit(client, 120) == 0, client.log_text()
@@ -130,6 +132,17 @@ def test_three_engines_write_the_exact_top_10_of_the_real_tweets(kafka_env):
     assert count > 19000
     got = receiver.wait_for(expected, timeout=90)
     assert got == expected, f"last record {got!r}\nexpected {expected!r}"
+    # --metrics on Kafka: together the engines counted every tweet once, hold the 6 counting
+    # partitions, and one of them is the writer.
+    def group_metrics():
+        scrapes = [scrape(port) for port in ports]
+        return {name: sum(s.value(name) for s in scrapes) for name in
+                ("trend_engine_tweets_total", "trend_engine_kafka_counting_partitions", "trend_engine_kafka_writer",
+                 "trend_engine_kafka_tweet_partitions")}
+    wait_until(lambda: group_metrics()["trend_engine_tweets_total"] == count, timeout=10, interval=0.5,
+               message=f"the engines' metrics to count {count} tweets (last: {group_metrics()})")
+    assert group_metrics() == {"trend_engine_tweets_total": count, "trend_engine_kafka_counting_partitions": 6,
+                               "trend_engine_kafka_writer": 1, "trend_engine_kafka_tweet_partitions": 3}
     # Three engines shared the work: a tweets partition and two counting partitions each.
     for e in engines:
         assert "counting_partitions=2 tweet_partitions=1" in e.log_text(), e.log_text()[-3000:]
