@@ -47,10 +47,13 @@ Environment:
                                                         (3 with mock, else 1) count in one consumer group:
                                                         mock starts a local test cluster (3 brokers)
   ENGINES, KAFKA_TOPIC (tweets), KAFKA_GROUP (trend-engine), KAFKA_PARTITIONS (mock: 12 counting, 6 tweets)
+  KAFKA_CONFIG                                          a librdkafka settings file (SASL, TLS, passwords; chmod 600)
+                                                        for the engines and the client (--kafka-config)
   DASHBOARD_PORT, RECEIVER_PORT, ENGINE_PORT            ports (defaults 5003, 7002, 8002)
   METRICS (1), ENGINE_METRICS_PORT, CLIENT_METRICS_PORT, RECEIVER_METRICS_PORT
                                                         Prometheus /metrics of our programs (5001, 5002,
-                                                        5004; the dashboard's is on its port); 0: off
+                                                        5004; the dashboard's is on its port; with KAFKA the
+                                                        engines after the first use 5005 and up); 0: off
   TREND_HOST (127.0.0.1), BUILD_DIR (build/), LOG_DIR (logs/)
 USAGE
 }
@@ -79,6 +82,8 @@ kafka=${KAFKA:-}
 kafka_topic=${KAFKA_TOPIC:-tweets}
 kafka_group=${KAFKA_GROUP:-trend-engine}
 kafka_partitions=${KAFKA_PARTITIONS:-12}
+kafka_config=()
+[ -n "${KAFKA_CONFIG:-}" ] && kafka_config=(--kafka-config "$KAFKA_CONFIG")
 engines=${ENGINES:-$([ "$kafka" = mock ] && echo 3 || echo 1)}
 ports=("dashboard:$dashboard_port" "receiver:$receiver_port")
 [ -z "$kafka" ] && ports+=("engine:$engine_port")  # with Kafka the engines listen on no port
@@ -216,11 +221,14 @@ else
       port=$((k == 1 ? engine_metrics_port : receiver_metrics_port + k - 1))
       # shellcheck disable=SC2046  # --metrics HOST:PORT, two words or none
       engine=("$build/bin/engine" --kafka "$brokers" --topic "$kafka_topic" --group "$kafka_group"
-              --out "$host:$receiver_port" $(metrics_flag "$port") "${engine_args[@]}")
+              --out "$host:$receiver_port" "${kafka_config[@]}" $(metrics_flag "$port") "${engine_args[@]}")
     fi
     start "engine$k" "${engine[@]}"
   done
-  client_cmd=${CLIENT_CMD:-"$build/bin/twitter_client --kafka $brokers --topic $kafka_topic $(metrics_flag "$client_metrics_port")"}
+  if [ -z "${CLIENT_CMD:-}" ]; then
+    client_cmd="$build/bin/twitter_client --kafka $brokers --topic $kafka_topic $(metrics_flag "$client_metrics_port")"
+    client_args=("${kafka_config[@]}" "${client_args[@]}")  # as words: the path may hold spaces
+  fi
 fi
 # shellcheck disable=SC2086
 start client $client_cmd "${client_args[@]}"

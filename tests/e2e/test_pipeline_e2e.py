@@ -181,8 +181,13 @@ def test_run_script_with_kafka_mock_runs_two_engines_in_a_group(procs, tmp_path)
     tweets = shared_data(*SWAP_FILE)
     expected = expected_top(tweets)
     ports = {"DASHBOARD_PORT": free_port(), "RECEIVER_PORT": free_port(), "ENGINE_PORT": free_port()}
+    settings = tmp_path / "kafka settings" / "client.properties"  # a path with a space
+    settings.parent.mkdir()
+    settings.write_text("# for both programs\ncompression.type=lz4\nsasl.password=not-used-on-plaintext\n")
+    settings.chmod(0o600)
     env = dict(os.environ, LOG_DIR=str(tmp_path / "logs"), BUILD_DIR=str(program("engine")).rsplit("/bin/", 1)[0],
-               KAFKA="mock", ENGINES="2", KAFKA_PARTITIONS="2", METRICS="0", **{k: str(v) for k, v in ports.items()})
+               KAFKA="mock", ENGINES="2", KAFKA_PARTITIONS="2", METRICS="0", KAFKA_CONFIG=str(settings),
+               **{k: str(v) for k, v in ports.items()})
     run = subprocess.Popen([str(SOURCE / "scripts" / "run.sh"), "--no-build", "--", "--source", "replay", "--file",
                             str(tweets)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -196,6 +201,8 @@ def test_run_script_with_kafka_mock_runs_two_engines_in_a_group(procs, tmp_path)
     assert "mock Kafka cluster at" in out
     logs = {name: (tmp_path / "logs" / f"{name}.log").read_text() for name in ("kafka", "engine1", "engine2", "client")}
     assert "--kafka" in out and "lost=0" in logs["client"]
+    assert out.count(f"--kafka-config {settings}") == 3  # both engines and the client were given the file
+    assert all("not-used-on-plaintext" not in text for text in logs.values())
     assert all("kafka: assigned" in logs[e] and "stopped" in logs[e] for e in ("engine1", "engine2"))
     assert sum(", writer" in logs[e] for e in ("engine1", "engine2")) >= 1
     with pytest.raises(OSError):
