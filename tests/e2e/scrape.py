@@ -1,6 +1,7 @@
 """Reading a program's /metrics in tests: Prometheus's text format, parsed by Debian's
 python3-prometheus-client (the parser Prometheus's own Python client ships), so a test also
 checks that what we serve is valid exposition text."""
+import re
 import urllib.error
 import urllib.request
 
@@ -59,3 +60,27 @@ def scrape(port, path="/metrics", host="127.0.0.1"):
     assert status == 200, f"GET {path} answered {status}: {body[:300]}"
     assert content_type == CONTENT_TYPE, content_type
     return Scrape(body)
+
+
+KAFKA_SECTION = "### engine --kafka"
+
+
+def documented(doc, kafka=False):
+    """{metric name: (type, labels cell)} of the table rows of docs/observability.md: those of every
+    section but "engine --kafka", or (kafka=True) those of that section plus the TCP engine's
+    metrics its text names as served too (their rows are the TCP engine's)."""
+    everything, rows, section, shared = {}, {}, "", set()
+    for line in doc.read_text().splitlines():
+        if line.startswith("#"):
+            section = line.strip()
+        m = re.match(r"\| `(trend_[a-z0-9_]+)` \| (counter|gauge|histogram) \|(.*?)\| .* \|$", line)
+        if m:
+            assert m.group(1) not in everything, f"{m.group(1)} documented twice"
+            everything[m.group(1)] = (m.group(2), m.group(3).strip())
+            if (section == KAFKA_SECTION) == kafka:
+                rows[m.group(1)] = everything[m.group(1)]
+        elif kafka and section == KAFKA_SECTION:
+            shared.update(re.findall(r"`(trend_engine_[a-z0-9_]+)`", line))
+    for name in shared:
+        rows[name] = everything[name]
+    return rows

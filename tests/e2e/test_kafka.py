@@ -13,7 +13,8 @@ import pytest
 
 from harness import COMPAT, ARTIFACTS, Proc, free_port, program, shared_data, wait_until
 from kafka_harness import (MockCluster, TimedReceiver, dump_topic, log_order, windowed_top)
-from scrape import scrape
+from harness import SOURCE
+from scrape import documented, scrape
 
 if str(COMPAT) not in sys.path:
     sys.path.insert(0, str(COMPAT))
@@ -143,6 +144,13 @@ def test_three_engines_write_the_exact_top_10_of_the_real_tweets(kafka_env):
                message=f"the engines' metrics to count {count} tweets (last: {group_metrics()})")
     assert group_metrics() == {"trend_engine_tweets_total": count, "trend_engine_kafka_counting_partitions": 6,
                                "trend_engine_kafka_writer": 1, "trend_engine_kafka_tweet_partitions": 3}
+    # What an engine on Kafka serves is what docs/observability.md says, with the documented types.
+    docs = documented(SOURCE / "docs" / "observability.md", kafka=True)
+    served = scrape(ports[0])
+    families = {name[:-len("_total")] if kind == "counter" else name: kind for name, (kind, _) in docs.items()}
+    assert set(served.types) == set(families), (sorted(set(served.types) - set(families)),
+                                                sorted(set(families) - set(served.types)))
+    assert all(served.types[f] == kind for f, kind in families.items())
     # Three engines shared the work: a tweets partition and two counting partitions each.
     for e in engines:
         assert "counting_partitions=2 tweet_partitions=1" in e.log_text(), e.log_text()[-3000:]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from harness import SOURCE, free_port, program, wait_listening, wait_port, wait_until
-from scrape import scrape
+from scrape import documented as scrape_docs, scrape
 
 DOC = SOURCE / "docs" / "observability.md"
 GRAFANA = SOURCE / "docs" / "grafana-dashboard.json"
@@ -54,14 +54,8 @@ class Pipeline:
 
 
 def documented():
-    """{metric name: (type, labels cell)} of every table row of docs/observability.md."""
-    rows = {}
-    for line in DOC.read_text().splitlines():
-        m = re.match(r"\| `(trend_[a-z0-9_]+)` \| (counter|gauge|histogram) \|(.*?)\| .* \|$", line)
-        if m:
-            assert m.group(1) not in rows, f"{m.group(1)} documented twice"
-            rows[m.group(1)] = (m.group(2), m.group(3).strip())
-    return rows
+    """{metric name: (type, labels cell)} of docs/observability.md, but the engine --kafka section."""
+    return scrape_docs(DOC)
 
 
 def family_of(name, kind):
