@@ -2,18 +2,15 @@
 mock brokers in build/bin/mock_cluster), real tweets. Exactness is checked against the log itself:
 the tweets topic is dumped with kcat and the expected record computed from it, in the order that
 defines "first seen over the log" (record timestamp, partition, offset)."""
-import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
 
-from harness import COMPAT, ARTIFACTS, Proc, free_port, program, shared_data, wait_until
+from harness import ARTIFACTS, COMPAT, SOURCE, Proc, free_port, program, shared_data, wait_until
 from kafka_harness import (MockCluster, TimedReceiver, dump_topic, log_order, windowed_top)
-from harness import SOURCE
 from scrape import documented, scrape
 
 if str(COMPAT) not in sys.path:
