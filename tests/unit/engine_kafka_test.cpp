@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "engine/bytes.hpp"
 #include "engine/kafka.hpp"
 #include "engine/top_counter.hpp"
 #include "engine/windowed_counter.hpp"
@@ -344,6 +345,41 @@ TEST_CASE("a snapshot of a counting partition refuses other settings and other p
     CHECK_FALSE(cut.restore(saved.substr(0, n), why));
     CHECK(cut.events() == 0);
   }
+}
+
+TEST_CASE("a manifest over max_chunks and a partial top over 100,000 entries are refused before any allocation") {
+  auto manifest_of = [](std::uint64_t chunks) {
+    std::string value;
+    bytes_out b(value);
+    b.u8(3);  // a manifest
+    b.u64(1);
+    b.varint(chunks);
+    b.varint(1);  // bytes
+    b.u32(0);
+    b.varint(0);  // covered offset -1
+    return value;
+  };
+  CHECK(decode_manifest(manifest_of(max_chunks)));
+  CHECK_FALSE(decode_manifest(manifest_of(max_chunks + 1)));
+  CHECK_FALSE(decode_manifest(manifest_of(std::uint64_t{1} << 40)));
+  auto top_of = [](std::uint64_t entries) {
+    std::string value;
+    bytes_out b(value);
+    b.u8(5);  // a partial top
+    b.varint(0);
+    b.varint(0);
+    b.varint(entries);
+    for (std::uint64_t k = 0; k < std::min<std::uint64_t>(entries, 100'001); ++k) {
+      b.text("#t");
+      b.varint(1);
+      b.u64(0);
+      b.u64(k);
+    }
+    return value;
+  };
+  CHECK(decode_partial_top(top_of(100'000)));
+  CHECK_FALSE(decode_partial_top(top_of(100'001)));
+  CHECK_FALSE(decode_partial_top(top_of(std::uint64_t{1} << 50)));
 }
 
 TEST_CASE("snapshots are cut in chunks and put together again; a bad chunk is refused") {
