@@ -204,15 +204,7 @@ def main():
     args = ap.parse_args()
     Handler.steps = [s for s in args.script.split(";") if s]
     Handler.token = args.token
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-    if args.tls:
-        server.socket = tls.server_context(*args.tls).wrap_socket(server.socket, server_side=True)
-    emit(event="listening", port=server.server_address[1])
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    tls.serve_http(Handler, args.port, args.tls, lambda port: emit(event="listening", port=port))
 
 
 if __name__ == "__main__":

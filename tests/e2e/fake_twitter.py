@@ -421,16 +421,8 @@ def main():
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = ap.parse_args()
     Handler.state = State(args.script, args.raw_dir, args.rules_reply, tls=bool(args.tls))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-    if args.tls:
-        import tls
-        server.socket = tls.server_context(*args.tls).wrap_socket(server.socket, server_side=True)
-    emit(event="listening", port=server.server_address[1])
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    import tls  # next to this script
+    tls.serve_http(Handler, args.port, args.tls, lambda port: emit(event="listening", port=port))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness import wait_until
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -60,6 +62,21 @@ def scrape(port, path="/metrics", host="127.0.0.1"):
     assert status == 200, f"GET {path} answered {status}: {body[:300]}"
     assert content_type == CONTENT_TYPE, content_type
     return Scrape(body)
+
+
+def scrape_until(port, timeout=20, **want):
+    """Scrapes until the named samples (no labels) have these values; returns that scrape. On a
+    timeout the error shows the values last seen."""
+    last = {}
+
+    def check():
+        s = scrape(port)
+        last.update({name: s.value(name) for name in want})
+        return s if last == want else None
+    try:
+        return wait_until(check, timeout=timeout, message=f"metrics {want}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; last seen {last}") from None
 
 
 KAFKA_SECTION = "### engine --kafka"

@@ -6,7 +6,7 @@ import sys
 
 from fake_twitter import EngineSink, parse_frames
 from harness import COMPAT, free_port, program, start_engine, wait_port, wait_until
-from scrape import Scrape, get, scrape
+from scrape import Scrape, get, scrape, scrape_until
 from test_client_stream import SECRETS, TORN_FILE, V1_ENV, V1_FILE, client, start_fake
 
 sys.path.insert(0, str(COMPAT))
@@ -25,18 +25,7 @@ def stdin_client(procs, engine_port, *extra):
     return c, os.fdopen(write_fd, "wb", buffering=0), metrics_port
 
 
-def when(metrics_port, **want):
-    """Scrapes until the named samples (no labels) have these values; returns that scrape."""
-    last = {}
-
-    def check():
-        s = scrape(metrics_port)
-        last.update({name: s.value(name) for name in want})
-        return s if last == want else None
-    try:
-        return wait_until(check, timeout=20, message=f"metrics {want}")
-    except AssertionError as e:
-        raise AssertionError(f"{e}; last seen {last}") from None
+when = scrape_until
 
 
 def test_tweets_read_sent_skipped_and_an_engine_that_hangs_up(procs):

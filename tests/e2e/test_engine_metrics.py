@@ -3,12 +3,11 @@ the test sent, over real sockets; an address that cannot be bound is only a warn
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
 from harness import COMPAT, free_port, program, wait_listening, wait_port, wait_until
-from scrape import scrape
+from scrape import scrape, scrape_until
 
 sys.path.insert(0, str(COMPAT))
 import reference  # noqa: E402
@@ -26,16 +25,7 @@ def start(procs, receiver_port, *extra, name="engine"):
 def settled(metrics_port, **want):
     """Scrapes until every named sample has its value (the engine books a write once it
     completed, a close once its coroutine ran); returns that scrape."""
-    last = {}
-
-    def check():
-        s = scrape(metrics_port)
-        last.update({name: s.value(name) for name in want})
-        return s if last == want else None
-    try:
-        return wait_until(check, timeout=15, message=f"metrics {want}")
-    except AssertionError as e:
-        raise AssertionError(f"{e}; last seen {last}") from None
+    return scrape_until(metrics_port, timeout=15, **want)
 
 
 def test_every_counter_equals_the_traffic_sent(procs):

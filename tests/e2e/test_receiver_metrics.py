@@ -7,7 +7,7 @@ import threading
 import time
 
 from harness import FakeDashboard, free_port, program, wait_listening, wait_port, wait_until
-from scrape import scrape
+from scrape import scrape, scrape_until
 
 
 def record(tags, counts):
@@ -24,17 +24,7 @@ def start(procs, dashboard_url):
     return r, listen_port, metrics_port
 
 
-def when(metrics_port, **want):
-    last = {}
-
-    def check():
-        s = scrape(metrics_port)
-        last.update({name: s.value(name) for name in want})
-        return s if last == want else None
-    try:
-        return wait_until(check, timeout=20, message=f"metrics {want}")
-    except AssertionError as e:
-        raise AssertionError(f"{e}; last seen {last}") from None
+when = scrape_until
 
 
 class RefusingDashboard:

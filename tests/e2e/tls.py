@@ -5,6 +5,7 @@ server.key (a certificate for 127.0.0.1 and localhost signed by that CA) and oth
 that signed nothing here: trusting it instead must fail). server_context() wraps them for the
 Python fakes.
 """
+import http.server
 import pathlib
 import ssl
 import subprocess
@@ -40,3 +41,17 @@ def server_context(cert, key):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(cert), str(key))
     return ctx
+
+
+def serve_http(handler, port, cert_and_key, on_listening):
+    """A fake service's HTTP server on 127.0.0.1:`port` (0: any), over TLS when `cert_and_key` is
+    (CERT, KEY): calls on_listening(port), then serves until interrupted."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    if cert_and_key:
+        server.socket = server_context(*cert_and_key).wrap_socket(server.socket, server_side=True)
+    on_listening(server.server_address[1])
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass

@@ -13,10 +13,14 @@
 #include "dashboard_server/http.hpp"
 #include "dashboard_server/options.hpp"
 #include "dashboard_server/routes.hpp"
+#include "dashboard_options.hpp"
 
 using json = nlohmann::json;
 using dashboard_server::board;
 using std::chrono::seconds;
+
+using dashboard_test::parse_fails;
+using dashboard_test::parse_ok;
 
 namespace {
 
@@ -37,20 +41,6 @@ std::string header(const dashboard_server::response& r, std::string_view name) {
   for (const auto& [k, v] : r.headers)
     if (k == name) return v;
   return "(absent)";
-}
-
-dashboard_server::config parse_ok(std::vector<const char*> argv) {
-  argv.insert(argv.begin(), "dashboard_server");
-  auto parsed = dashboard_server::parse_options(static_cast<int>(argv.size()), argv.data());
-  REQUIRE(parsed.config);
-  return *parsed.config;
-}
-
-int parse_fails(std::vector<const char*> argv) {
-  argv.insert(argv.begin(), "dashboard_server");
-  auto parsed = dashboard_server::parse_options(static_cast<int>(argv.size()), argv.data());
-  CHECK(!parsed.config);
-  return parsed.exit_code;
 }
 
 }  // namespace

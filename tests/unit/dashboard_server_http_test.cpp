@@ -8,8 +8,12 @@
 #include "dashboard_server/http.hpp"
 #include "dashboard_server/options.hpp"
 #include "fragments.hpp"
+#include "dashboard_options.hpp"
 
 namespace http = dashboard_server::http;
+
+using dashboard_test::parse_fails;
+using dashboard_test::parse_ok;
 
 namespace {
 
@@ -17,20 +21,6 @@ http::request_head head_of(std::string_view text) {
   auto parsed = http::parse_head(text);
   REQUIRE(parsed.state == wire::status::ok);
   return *parsed;
-}
-
-dashboard_server::config parse_ok(std::vector<const char*> argv) {
-  argv.insert(argv.begin(), "dashboard_server");
-  auto parsed = dashboard_server::parse_options(static_cast<int>(argv.size()), argv.data());
-  REQUIRE(parsed.config);
-  return *parsed.config;
-}
-
-int parse_fails(std::vector<const char*> argv) {
-  argv.insert(argv.begin(), "dashboard_server");
-  auto parsed = dashboard_server::parse_options(static_cast<int>(argv.size()), argv.data());
-  CHECK(!parsed.config);
-  return parsed.exit_code;
 }
 
 }  // namespace

@@ -76,11 +76,9 @@ error_code read_commit(od::value v, fields& f, message& m, int depth) {
 
 wire::parsed<message> parse_message(std::string_view bytes) {
   using result = wire::parsed<message>;
-  auto& reader = json::thread_reader();
   od::document doc;
-  if (auto e = reader.iterate(bytes).get(doc)) return result::bad(0, simdjson::error_message(e));
   od::object obj;
-  if (doc.get_object().get(obj)) return result::bad(0, "not a JSON object");
+  if (auto why = json::open_object(bytes, doc, obj); !why.empty()) return result::bad(0, why);
   message m;
   fields f;
   bool has_did = false;

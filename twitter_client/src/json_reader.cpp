@@ -31,6 +31,12 @@ reader& thread_reader() {
   return r;
 }
 
+std::string open_object(std::string_view bytes, od::document& doc, od::object& obj) {
+  if (auto e = thread_reader().iterate(bytes).get(doc)) return simdjson::error_message(e);
+  if (doc.get_object().get(obj)) return "not a JSON object";
+  return {};
+}
+
 simdjson::error_code check_value(od::value v, int depth) {
   od::json_type type;
   if (auto e = v.type().get(type)) return e;

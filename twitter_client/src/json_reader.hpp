@@ -30,6 +30,10 @@ private:
 /// The calling thread's reader.
 reader& thread_reader();
 
+/// Parses `bytes` with the calling thread's reader into `doc` and takes its root object into
+/// `obj`: an empty string, or why not (simdjson's message, or "not a JSON object").
+std::string open_object(std::string_view bytes, od::document& doc, od::object& obj);
+
 /// Reads a value and everything in it, `depth` containers deep: SUCCESS when it is valid JSON.
 simdjson::error_code check_value(od::value v, int depth);
 /// The same when the caller already asked for its type.

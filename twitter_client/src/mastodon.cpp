@@ -86,11 +86,9 @@ void on_characters(void* ctx, const xmlChar* s, int n) {
 
 wire::parsed<status> parse_status(std::string_view json_text) {
   using result = wire::parsed<status>;
-  auto& reader = json::thread_reader();
   od::document doc;
-  if (auto e = reader.iterate(json_text).get(doc)) return result::bad(0, simdjson::error_message(e));
   od::object obj;
-  if (doc.get_object().get(obj)) return result::bad(0, "not a JSON object");
+  if (auto why = json::open_object(json_text, doc, obj); !why.empty()) return result::bad(0, why);
   status s;
   bool has_content = false;
   if (auto e = read_root(obj, s, has_content)) return result::bad(0, std::string("bad status: ") + simdjson::error_message(e));
