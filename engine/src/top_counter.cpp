@@ -42,13 +42,7 @@ top_counter::entry top_counter::make_entry(id_t id) const {
 }
 
 void top_counter::rise(std::size_t pos) {
-  while (pos > 0 && ahead(top_[pos].id, top_[pos - 1].id)) {
-    std::swap(top_[pos], top_[pos - 1]);
-    rank_[top_[pos].id] = static_cast<std::uint32_t>(pos);
-    rank_[top_[pos - 1].id] = static_cast<std::uint32_t>(pos - 1);
-    record_.ranking_changed();
-    --pos;
-  }
+  rise_in_top(top_, rank_, record_, pos, [this](id_t a, id_t b) { return ahead(a, b); });
 }
 
 void top_counter::add(std::string_view key, std::string_view display) { bump(intern(key, display)); }

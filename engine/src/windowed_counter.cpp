@@ -108,14 +108,7 @@ void windowed_counter::compact_arena() {
 }
 
 void windowed_counter::rise(std::size_t pos) {
-  while (pos > 0 && ahead(top_[pos].id, top_[pos - 1].id)) {
-    std::swap(top_[pos], top_[pos - 1]);
-    rank_[top_[pos].id] = static_cast<std::uint32_t>(pos);
-    rank_[top_[pos - 1].id] = static_cast<std::uint32_t>(pos - 1);
-    record_.ranking_changed();
-    changed_ = true;
-    --pos;
-  }
+  if (rise_in_top(top_, rank_, record_, pos, [this](id_t a, id_t b) { return ahead(a, b); })) changed_ = true;
 }
 
 void windowed_counter::enter_top(id_t id) {

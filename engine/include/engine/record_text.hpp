@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace engine {
 
@@ -93,5 +95,23 @@ private:
   bool label_dirty_ = true;
   bool record_dirty_ = true;
 };
+
+/// Moves the entry at `pos` of a ranked top N (entries with an `id`) up past every entry it ranks
+/// ahead of (`ahead(a, b)` on ids), keeping `rank[id]` (each entry's position) and `record` up to
+/// date. True when it moved.
+template <class Entry, class Ahead>
+bool rise_in_top(std::vector<Entry>& top, std::vector<std::uint32_t>& rank, record_cache& record, std::size_t pos,
+                 Ahead&& ahead) {
+  const std::size_t from = pos;
+  while (pos > 0 && ahead(top[pos].id, top[pos - 1].id)) {
+    std::swap(top[pos], top[pos - 1]);
+    rank[top[pos].id] = static_cast<std::uint32_t>(pos);
+    rank[top[pos - 1].id] = static_cast<std::uint32_t>(pos - 1);
+    --pos;
+  }
+  if (pos == from) return false;
+  record.ranking_changed();
+  return true;
+}
 
 }  // namespace engine
