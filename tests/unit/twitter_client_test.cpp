@@ -928,6 +928,31 @@ TEST_CASE("jetstream: non-posts move the cursor; memory stays bounded whatever t
   CHECK(s.remembered() == jetstream::session::max_remembered);
 }
 
+TEST_CASE("jetstream: a late post, older than the rewind window, is still forwarded once") {
+  // Found by the jetstream fuzz target: a post stamped before the window was forgotten as soon as
+  // it was remembered, so its replay was forwarded a second time.
+  for (const std::int64_t late : {std::int64_t{-5'000'000}, std::int64_t{1}, std::int64_t{10'000'000}}) {
+    CAPTURE(late);
+    jetstream::session s;
+    auto other = jetstream::parse_message(R"({"did":"d","time_us":20000000,"kind":"identity","identity":{}})");
+    REQUIRE(other);
+    CHECK(s.handle(*other) == jetstream::verdict::ignored);
+    jetstream::message m;
+    m.type = jetstream::event_type::post;
+    m.time_us = late;
+    m.did = "d";
+    m.rkey = "r";
+    CHECK(s.handle(m) == jetstream::verdict::forward);
+    CHECK(s.handle(m) == jetstream::verdict::duplicate);
+    CHECK(s.remembered() == 1);
+    // Forgotten once the stream has moved a whole window past its arrival.
+    auto later = jetstream::parse_message(R"({"did":"d","time_us":23000001,"kind":"identity","identity":{}})");
+    REQUIRE(later);
+    s.handle(*later);
+    CHECK(s.remembered() == 0);
+  }
+}
+
 TEST_CASE("jetstream: --lang forwards only posts tagged with an asked language") {
   jetstream::session s(lang_filter({"ja"}));
   CHECK(s.handle(*jetstream::parse_message(post_json(1, "a", "x", R"(["en","ja"])"))) == jetstream::verdict::forward);

@@ -131,7 +131,10 @@ verdict session::handle(const message& m) {
   if (keys_.contains(key)) return verdict::duplicate;
   // Remembered whatever its language: a replayed post is a duplicate either way.
   keys_.insert(key);
-  order_.emplace_back(m.time_us, std::move(key));
+  // Stamped with the stream's time at arrival, not the post's own: a late post (older than the
+  // rewind window, or with a nonsense time_us) is then remembered for a whole window like any
+  // other, and the stamps stay in order so forget_old() can stop at the first young one.
+  order_.emplace_back(last_us_, std::move(key));
   forget_old();
   return langs_.accepts(m.langs) ? verdict::forward : verdict::other_lang;
 }

@@ -72,7 +72,7 @@ private:
 
   lang_filter langs_;
   std::int64_t last_us_ = 0;
-  std::deque<std::pair<std::int64_t, std::string>> order_;  // (time_us, did/rkey) by arrival
+  std::deque<std::pair<std::int64_t, std::string>> order_;  // (stream time_us at arrival, did/rkey)
   std::unordered_set<std::string> keys_;
 };
 
