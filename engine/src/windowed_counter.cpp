@@ -395,6 +395,9 @@ bool windowed_counter::restore(bytes_in& in, std::string& why) {
   if (!in.u64(slide_) || !in.u64(events_) || !in.u64(next_seq) || !in.varint(live) || live > 0xFFFFFFF0u ||
       next_seq > UINT32_MAX)
     return fail("truncated");
+  // Slides are counted from 0, one per slide length: 2^62 of them is beyond any real run, and the
+  // bound keeps slide_ + kept_ and the slot loop below from wrapping round.
+  if (slide_ > max_slide) return fail("its slide number " + std::to_string(slide_) + " is out of range");
   next_seq_ = static_cast<std::uint32_t>(next_seq);
   for (std::uint64_t k = 0; k < live; ++k) {
     std::string_view key, display;

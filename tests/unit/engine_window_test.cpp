@@ -265,6 +265,50 @@ TEST_CASE("a window saved with other options or cut short is refused") {
   }
 }
 
+TEST_CASE("a window whose slide number is out of range is refused, not wrapped round") {
+  // Found by the engine_state fuzz target: slide 2^64 - 1 made the first kept slot wrap to 0, and
+  // counts of slots outside the window went to an array only the trend score has.
+  for (const auto kind : {score_kind::count, score_kind::trend}) {
+    CAPTURE(static_cast<int>(kind));
+    window_options o;
+    o.slots = 3;
+    o.score = kind;
+    engine::windowed_counter a(o);
+    a.add("#x");
+    a.slide();
+    a.add("#y");
+    std::string saved;
+    engine::bytes_out out(saved);
+    a.save(out);
+    // The slide number is the first u64, after the header: the slots, the score and min count.
+    std::string header;
+    engine::bytes_out head(header);
+    head.varint(o.slots);
+    head.u8(kind == score_kind::trend ? 1 : 0);
+    head.varint(static_cast<std::uint64_t>(o.min_count));
+    REQUIRE(saved.compare(0, header.size(), header) == 0);
+    for (const std::uint64_t slide : {engine::windowed_counter::max_slide + 1, ~std::uint64_t{0}}) {
+      std::string bad = header;
+      engine::bytes_out patch(bad);
+      patch.u64(slide);
+      bad += saved.substr(header.size() + 8);
+      engine::windowed_counter c(o);
+      engine::bytes_in in(bad);
+      std::string why;
+      CHECK_FALSE(c.restore(in, why));
+      CHECK(why.find("slide number") != std::string::npos);
+      CHECK(c.distinct() == 0);
+    }
+    // Unpatched, the same bytes restore.
+    engine::windowed_counter c(o);
+    engine::bytes_in in(saved);
+    std::string why;
+    CHECK(c.restore(in, why));
+    CHECK(c.slides() == 1);
+    CHECK(c.distinct() == 2);
+  }
+}
+
 TEST_CASE("first-seen numbers renumbered on wrap keep the tie order exact") {
   window_options o;
   o.slots = 3;

@@ -91,6 +91,8 @@ public:
   /// Replaces the state with one that save() wrote; false, and an empty state, on bad input or
   /// when it was made with other options (`why` says which).
   bool restore(bytes_in& in, std::string& why);
+  /// The largest slide number restore() accepts (2^62: one slide a microsecond for 146,000 years).
+  static constexpr std::uint64_t max_slide = std::uint64_t{1} << 62;
 
   /// The origins of the current top N, in rank order (`by_origin` only).
   std::vector<origin> top_origins() const;
