@@ -1,6 +1,7 @@
 #include "json_reader.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace twitter_client::json {
@@ -11,7 +12,44 @@ constexpr std::size_t keep_capacity = 1 << 20;
 
 // nlohmann's parser, the reference, refuses numbers that do not fit a double; so does this.
 simdjson::error_code check_number(double d) { return std::isfinite(d) ? simdjson::SUCCESS : simdjson::NUMBER_ERROR; }
+
+// A number read with simdjson's parser: its own refusals are checked again on the token, since it
+// refuses some valid numbers that nlohmann reads (see check_number_token).
+simdjson::error_code read_number(od::value& v) {
+  double d;
+  const auto e = v.get_double().get(d);
+  if (!e) return check_number(d);
+  if (e != simdjson::NUMBER_ERROR) return e;
+  const std::string_view token = v.raw_json_token();
+  return check_number_token(token);
+}
+
+bool digit(char c) { return c >= '0' && c <= '9'; }
 }  // namespace
+
+simdjson::error_code check_number_token(std::string_view t) {
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\n' || t.back() == '\r')) t.remove_suffix(1);
+  std::size_t k = 0;
+  auto digits = [&] {
+    const std::size_t from = k;
+    while (k < t.size() && digit(t[k])) ++k;
+    return k > from;
+  };
+  if (k < t.size() && t[k] == '-') ++k;
+  if (k < t.size() && t[k] == '0') ++k;
+  else if (!(k < t.size() && t[k] != '0' && digits())) return simdjson::NUMBER_ERROR;
+  if (k < t.size() && t[k] == '.' && (++k, !digits())) return simdjson::NUMBER_ERROR;
+  if (k < t.size() && (t[k] == 'e' || t[k] == 'E')) {
+    ++k;
+    if (k < t.size() && (t[k] == '+' || t[k] == '-')) ++k;
+    if (!digits()) return simdjson::NUMBER_ERROR;
+  }
+  if (k != t.size()) return simdjson::NUMBER_ERROR;
+  // strtod as nlohmann calls it: underflow gives 0 (accepted), overflow infinity (refused). The
+  // programs never change the C locale, so the decimal point is '.'.
+  const std::string copy(t);
+  return check_number(std::strtod(copy.c_str(), nullptr));
+}
 
 simdjson::simdjson_result<od::document> reader::iterate(std::string_view bytes) {
   if (bytes.size() <= keep_capacity && parser_.capacity() > keep_capacity) parser_ = od::parser{};
@@ -66,11 +104,8 @@ simdjson::error_code check_value(od::value v, od::json_type type, int depth) {
       std::string_view s;
       return v.get_string().get(s);
     }
-    case od::json_type::number: {
-      double d;
-      if (auto e = v.get_double().get(d)) return e;
-      return check_number(d);
-    }
+    case od::json_type::number:
+      return read_number(v);
     case od::json_type::boolean: {
       bool b;
       return v.get_bool().get(b);
@@ -96,7 +131,7 @@ simdjson::error_code check_root(od::document& doc, od::json_type type) {
       std::string_view s;
       return doc.get_string().get(s);
     }
-    case od::json_type::number: {
+    case od::json_type::number: {  // not read_number: the token says nothing of what trails it
       double d;
       if (auto e = doc.get_double().get(d)) return e;
       return check_number(d);

@@ -43,6 +43,12 @@ inline bool at_end(od::document& doc) { return doc.current_location().error() ==
 /// Reads a whole document that is not an object (an array or a scalar).
 simdjson::error_code check_root(od::document& doc, od::json_type type);
 
+/// SUCCESS when `token` (trailing whitespace allowed) is a JSON number (RFC 8259 section 6) whose
+/// value fits a double, as nlohmann's parser, the reference, decides: for the numbers simdjson
+/// refuses although they are valid, such as an exponent of more than 19 digits (0e99999999999999999999
+/// is 0, and 1e-99999999999999999999 underflows to 0).
+simdjson::error_code check_number_token(std::string_view token);
+
 /// Calls on_field(key, value) -> error_code for each field of an object, in order, and stops at
 /// the first error. A field's value must be read (or checked) by on_field: On-Demand moves on.
 template <class OnField>

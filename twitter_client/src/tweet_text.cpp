@@ -96,6 +96,10 @@ extracted extract_tweet_text(std::string_view line, text_mode mode) {
   }
   if (!e && !json::at_end(doc)) e = simdjson::TRAILING_CONTENT;
   if (e == json::too_deep) return extract_tweet_text_reference(line, mode);  // exact at any depth
+  // A number simdjson refuses at the root (an exponent of 20 digits or more) is checked again on
+  // its token inside a document (check_number_token), but at the root simdjson does not say
+  // whether anything trails it: the reference decides those lines, none of which is a tweet.
+  if (e == simdjson::NUMBER_ERROR && type == od::json_type::number) return extract_tweet_text_reference(line, mode);
   if (e) return {line_kind::bad_json, {}};
   if (type != od::json_type::object) return {line_kind::other, {}};
   if (mode == text_mode::original) return f.text ? tweet(*f.text) : extracted{line_kind::other, {}};
