@@ -122,8 +122,8 @@ private:
   }
 
   /// Takes the complete records of one read; forwards only the newest valid one.
-  void drain_records(wire::record::splitter& split, const std::string& peer) {
-    auto batch = drain(split, malformed_);
+  void drain_records(wire::record::splitter& split, cut_record& cut, const std::string& peer) {
+    auto batch = drain(split, malformed_, cut);
     counters_.received += batch.received;
     for (const auto& kind : batch.new_kinds)
       log::warn("malformed record skipped from " + peer + " (further ones of this kind are only counted): " + kind);
@@ -141,6 +141,7 @@ private:
     auto self = sessions_.insert(sessions_.end(), &socket);
     log::info("engine connected from " + peer);
     wire::record::splitter split;
+    cut_record cut;  // a record cut at a ';;' inside one of its labels
     std::array<char, read_chunk> buffer;
     std::size_t overflows_seen = 0;
     while (true) {
@@ -151,7 +152,7 @@ private:
         break;
       }
       split.feed(std::string_view(buffer.data(), n));
-      drain_records(split, peer);
+      drain_records(split, cut, peer);
       if (split.overflows() != overflows_seen) {
         counters_.overflows += split.overflows() - overflows_seen;
         overflows_seen = split.overflows();
@@ -159,6 +160,9 @@ private:
                   " bytes without ';;': cut there and resynchronised on the next ';;'");
       }
     }
+    if (cut.open)
+      log::warn("engine " + peer + " closed inside a record cut at a ';;' in one of its labels: \"" +
+                log::escape(cut.text, 100) + "\"");
     // The engine ends each record with ";;\n": the "\n" left after the last one is no loss.
     if (unfinished(split.pending_bytes()))
       log::warn("engine " + peer + " closed with " + std::to_string(split.pending()) +

@@ -146,3 +146,22 @@ def test_a_burst_of_100000_records_leaves_the_dashboard_on_the_last_within_a_sec
     assert recv.stop() == 0
     log = recv.log_text()
     assert "received=100000" in log
+
+
+def test_hashtags_holding_the_separator_reach_the_page_and_inject_nothing(procs):
+    """The original's rule takes "#a;;b" for a hashtag and the engine writes it as the original did,
+    in a record the ';;' framing cuts in pieces: the receiver joins them again. A hashtag carrying
+    an empty top-10 between two ';;' must not blank the page."""
+    from pipeline import Pipeline
+    p = Pipeline(procs).start_servers()
+    hostile = '#z;;{"label":"[]","data":"[]"};;'
+    tweets = ["#a;;b #x", "#a;;b", hostile, hostile, hostile, "#x #a;;b"]
+    with socket.create_connection(("127.0.0.1", p.engine_port)) as engine:
+        for text in tweets:
+            body = text.encode()
+            engine.sendall(b"%05d" % len(body) + body)
+        p.wait_for_top((["#a;;b", hostile, "#x"], [3, 3, 2]), timeout=20)
+        engine.sendall(b"00002#y")
+        p.wait_for_top((["#a;;b", hostile, "#x", "#y"], [3, 3, 2, 1]), timeout=20)
+    p.assert_running()
+    assert "malformed" not in p.running["receiver"].log_text().replace("malformed=0", "")

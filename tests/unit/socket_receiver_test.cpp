@@ -1,6 +1,7 @@
 // Unit tests of socket_receiver's logic: records out of a cut stream, the latest-wins slot,
 // the form body the original receiver posts, the malformed tally, the options, the stats line.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -31,22 +32,27 @@ struct run {
   std::vector<wire::record::top_list> newest;  // the newest of each read
   std::vector<std::string> kinds;
   std::size_t overflows = 0;
+  std::size_t held_peak = 0;  // the most bytes held for a record cut inside a string
+  std::string held_at_end;
 };
 
 run feed_all(std::string_view stream, std::size_t piece, std::size_t limit = wire::record::max_record) {
   wire::record::splitter split(limit);
   socket_receiver::malformed_tally tally;
+  socket_receiver::cut_record cut;
   run r;
   for_each_fragment(stream, piece, [&](std::string_view bytes) {
     split.feed(bytes);
-    auto d = socket_receiver::drain(split, tally);
+    auto d = socket_receiver::drain(split, tally, cut);
     r.received += d.received;
     r.valid += d.valid;
     r.unparsed += d.unparsed;
     if (d.newest) r.newest.push_back(*d.newest);
     r.kinds.insert(r.kinds.end(), d.new_kinds.begin(), d.new_kinds.end());
+    r.held_peak = std::max(r.held_peak, cut.text.size());
   });
   r.overflows = split.overflows();
+  r.held_at_end = cut.open ? cut.text + "(open)" : std::string();
   return r;
 }
 
@@ -74,7 +80,8 @@ TEST_CASE("a read holding several records keeps only the newest valid one, parsi
   wire::record::splitter split;
   socket_receiver::malformed_tally tally;
   split.feed(py3_record + py3_cafe + "garbage;;");
-  auto d = socket_receiver::drain(split, tally);
+  socket_receiver::cut_record cut;
+  auto d = socket_receiver::drain(split, tally, cut);
   CHECK(d.received == 3);
   CHECK(d.valid == 1);
   CHECK(d.unparsed == 1);  // py3_record: superseded by py3_cafe, never parsed
@@ -97,6 +104,79 @@ TEST_CASE("a malformed record is skipped and the next one still arrives") {
     REQUIRE_FALSE(after.newest.empty());
     CHECK(after.newest.back().labels == std::vector<std::string>{"#world", "#cpp"});
   }
+}
+
+// The original's rule takes any word starting with '#' for a hashtag, so "#a;;b" is one, and the
+// engine writes it as the original did: the ';;' framing cuts that record in pieces.
+TEST_CASE("a record whose label holds ';;' is joined again from its pieces, in reads of any size") {
+  wire::record::top_list top{{"#a;;b", "#x", "#c;;;;d;;"}, {3, 2, 1}};
+  const std::string cut = wire::record::encode(top);
+  CHECK(cut == "{'label': \"['#a;;b', '#x', '#c;;;;d;;']\", 'data': '[3, 2, 1]'};;\n");
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    for (const std::string& stream : {cut, py3_record + cut, cut + py3_cafe, py3_record + cut + cut}) {
+      auto r = feed_all(stream, size);
+      CHECK(r.kinds.empty());
+      CHECK(r.held_at_end.empty());
+      REQUIRE_FALSE(r.newest.empty());
+      if (stream.ends_with(py3_cafe)) CHECK(r.newest.back().counts == std::vector<std::int64_t>{2, 1, 1, 1});
+      else CHECK(r.newest.back() == top);
+      for (const auto& each : r.newest) CHECK((each == top || each.labels.size() == 2 || each.labels.size() == 4));
+    }
+  }
+}
+
+TEST_CASE("a piece of a hostile label that looks like a record never passes for one") {
+  // A hashtag carrying an empty top-10 between two ';;' (quotes " only: repr leaves them raw).
+  wire::record::top_list top{{"#a;;{\"label\":\"[]\",\"data\":\"[]\"};;", "#x"}, {5, 1}};
+  const std::string stream = wire::record::encode(top);
+  REQUIRE(stream.find(";;{\"label\":\"[]\",\"data\":\"[]\"};;") != std::string::npos);
+  REQUIRE(wire::record::parse("{\"label\":\"[]\",\"data\":\"[]\"}"));  // on its own it is a record
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    for (const std::string& s : {stream, py3_record + stream, stream + stream}) {
+      auto r = feed_all(s, size);
+      CHECK(r.kinds.empty());
+      REQUIRE_FALSE(r.newest.empty());
+      for (const auto& each : r.newest) CHECK_FALSE(each.labels.empty());  // never the injected empty top
+      CHECK(r.newest.back() == top);
+    }
+  }
+}
+
+TEST_CASE("a record cut inside a string that never ends is dropped at the record limit, and the stream goes on") {
+  std::string stream = "{'label': \"['#a";
+  while (stream.size() < wire::record::max_record + 1000) stream += ";;xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  stream += ";;\n" + py3_record;
+  for (auto size : {std::size_t{0}, std::size_t{4096}}) {
+    CAPTURE(size);
+    auto r = feed_all(stream, size);
+    CHECK(r.held_peak <= wire::record::max_record);
+    CHECK(r.kinds.size() == 1);
+    REQUIRE_FALSE(r.newest.empty());
+    CHECK(r.newest.back().labels == std::vector<std::string>{"#world", "#cpp"});
+    CHECK(r.held_at_end.empty());
+  }
+  // Garbage with a quote that is not a record's start is not held: the next record arrives.
+  auto r = feed_all("it's;;\n" + py3_record, 0);
+  CHECK(r.held_peak == 0);
+  REQUIRE(r.newest.size() == 1);
+  CHECK(r.unparsed == 1);  // superseded by the valid record after it
+  // A record start with a stray quote opens a string that never closes: the next record, which
+  // starts with the newline the engine writes after ';;', puts the stream in step again.
+  for (auto size : fragment_sizes) {
+    CAPTURE(size);
+    auto stray = feed_all("{'oops;;\n" + py3_record + py3_cafe, size);
+    CHECK(stray.kinds.size() == 1);
+    REQUIRE_FALSE(stray.newest.empty());
+    CHECK(stray.newest.back().counts == std::vector<std::int64_t>{2, 1, 1, 1});
+    CHECK(stray.held_at_end.empty());
+  }
+  CHECK(socket_receiver::cut_inside_string("{'label': \"['#a"));
+  CHECK(socket_receiver::cut_inside_string("  {'label': '[\\'#a"));
+  CHECK_FALSE(socket_receiver::cut_inside_string("{'nope'"));
+  CHECK_FALSE(socket_receiver::cut_inside_string("it's"));
+  CHECK_FALSE(socket_receiver::cut_inside_string(""));
 }
 
 TEST_CASE("a stream without separator past the limit is cut and resynchronised on the next separator") {

@@ -38,7 +38,7 @@ private:
 
 /// What one read's complete records amount to: only the newest valid one is worth forwarding.
 struct drained {
-  std::uint64_t received = 0;                    ///< complete records taken from the splitter
+  std::uint64_t received = 0;                    ///< complete records taken from the splitter (each piece of a cut one counts)
   std::uint64_t valid = 0;                       ///< records that parsed (0 or 1: the newest valid one)
   std::uint64_t unparsed = 0;                    ///< records older than the newest valid one, superseded unparsed
   std::optional<wire::record::top_list> newest;  ///< the last valid record, if any
@@ -47,12 +47,35 @@ struct drained {
   std::vector<std::string> new_kinds;
 };
 
-/// Takes every complete record out of `split` and parses them newest first (Python 3 and Python 2
-/// records alike) until one is valid: each record is a full top-10, so older ones in the same read
-/// are superseded without the cost of parsing them (parsing is ~15x the cost of splitting, and the
-/// engine can write hundreds of thousands of records a second). Malformed records met on the way
-/// are counted in `malformed`.
-drained drain(wire::record::splitter& split, malformed_tally& malformed);
+/// Where a record's text stands after some bytes: outside any string literal, or inside one
+/// opened with `quote` (just after a backslash or not). Python string literals, as records have.
+struct quote_state {
+  char quote = 0;
+  bool escaped = false;
+  void scan(std::string_view bytes) noexcept;
+  bool inside() const noexcept { return quote != 0; }
+};
+
+/// A record the ';;' framing cut inside one of its strings, kept between reads: the original's
+/// rule takes "#a;;b" for a hashtag, and the engine writes it as the original did.
+struct cut_record {
+  std::string text;          ///< its pieces so far, joined with ';;' again
+  quote_state quotes;        ///< where its text stands
+  bool open = false;         ///< the record goes on in the next piece
+  bool discarding = false;   ///< it grew past wire::record::max_record: skipped to its end unkept
+};
+
+/// Takes every complete record out of `split` and returns the newest valid one (Python 3 and
+/// Python 2 records alike). Each record is a full top-10, so older ones in the same read are
+/// superseded without the cost of parsing them (parsing is ~15x the cost of splitting, and the
+/// engine can write hundreds of thousands of records a second). A record cut at a ';;' inside one
+/// of its strings is joined again from its pieces, across reads through `cut`. Malformed records
+/// met on the way are counted in `malformed`.
+drained drain(wire::record::splitter& split, malformed_tally& malformed, cut_record& cut);
+
+/// True when `text` begins like a record (its first non-blank byte is '{') and ends inside one of
+/// its string literals: the ';;' that ended it belonged to a label.
+bool cut_inside_string(std::string_view text) noexcept;
 
 /// "REASON at byte N of a M-byte record: EXCERPT" for one malformed record: at most 100 bytes
 /// of `text` around the error's offset, escaped for a log line ("..." where cut).
