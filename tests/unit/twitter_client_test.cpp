@@ -226,6 +226,21 @@ TEST_CASE("text: the whole line must be JSON, also where no text is read") {
   CHECK(extract_tweet_text(std::string_view("{\"text\":\"a\"}\0junk", 17)).text == "a");
 }
 
+TEST_CASE("text: a line cut short after a longer one is bad JSON, nothing read past it") {
+  // Found by the tweet_text fuzz target (under ASan): On-Demand reads the padding after a document
+  // cut short as its next token, and the reader's padding held the bytes of the longer line before,
+  // so unclosed arrays walked past simdjson's structural indexes. The padding is now zeroed.
+  const std::string longer = R"({"data":{"id":"1","text":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\u0000"}})";
+  for (const std::string& cut : {std::string(55, '['), std::string(55, '[') + "1", std::string(3, '{'), std::string("[0e99999999999999999999,")}) {
+    CAPTURE(cut);
+    for (int round = 0; round < 3; ++round) {
+      CHECK(extract_tweet_text(longer).kind == line_kind::tweet);
+      CHECK(extract_tweet_text(cut).kind == line_kind::bad_json);
+      CHECK(extract_tweet_text_reference(cut).kind == line_kind::bad_json);
+    }
+  }
+}
+
 TEST_CASE("text: nesting deeper than the fast reader walks gives the reference's answer") {
   const std::string deep = std::string(3000, '[') + std::string(3000, ']');
   CHECK(extract_tweet_text(deep).kind == line_kind::other);

@@ -21,10 +21,13 @@ class reader {
 public:
   /// Parses `bytes` (copied); the document lives until the next call.
   simdjson::simdjson_result<od::document> iterate(std::string_view bytes);
+  /// The bytes of the document last given to iterate() (its copy, which the document points into).
+  std::string_view input() const noexcept { return {padded_.data(), size_}; }
 
 private:
   od::parser parser_;
   std::string padded_;
+  std::size_t size_ = 0;
 };
 
 /// The calling thread's reader.
