@@ -147,12 +147,17 @@ TEST_CASE("a piece of a hostile label that looks like a record never passes for 
 TEST_CASE("a record cut inside a string that never ends is dropped at the record limit, and the stream goes on") {
   std::string stream = "{'label': \"['#a";
   while (stream.size() < wire::record::max_record + 1000) stream += ";;xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
-  stream += ";;\n" + py3_record;
   for (auto size : {std::size_t{0}, std::size_t{4096}}) {
     CAPTURE(size);
-    auto r = feed_all(stream, size);
+    // Nothing valid after it: counted as malformed once, in bounded memory.
+    auto alone = feed_all(stream + ";;", size);
+    CHECK(alone.held_peak <= wire::record::max_record);
+    CHECK(alone.kinds.size() == 1);
+    CHECK(alone.newest.empty());
+    // A valid record after it: the stream goes on (the cut one counted, or superseded in the same read).
+    auto r = feed_all(stream + ";;\n" + py3_record, size);
     CHECK(r.held_peak <= wire::record::max_record);
-    CHECK(r.kinds.size() == 1);
+    CHECK(r.kinds.size() <= 1);
     REQUIRE_FALSE(r.newest.empty());
     CHECK(r.newest.back().labels == std::vector<std::string>{"#world", "#cpp"});
     CHECK(r.held_at_end.empty());
@@ -167,10 +172,19 @@ TEST_CASE("a record cut inside a string that never ends is dropped at the record
   for (auto size : fragment_sizes) {
     CAPTURE(size);
     auto stray = feed_all("{'oops;;\n" + py3_record + py3_cafe, size);
-    CHECK(stray.kinds.size() == 1);
+    CHECK(stray.kinds.size() <= 1);  // superseded unparsed when the read holds the records after it
     REQUIRE_FALSE(stray.newest.empty());
     CHECK(stray.newest.back().counts == std::vector<std::int64_t>{2, 1, 1, 1});
     CHECK(stray.held_at_end.empty());
+    // Records without the newline (a hand-written stream) take the careful path in every read.
+    auto plain = feed_all("{'oops;;\n" + py3_record + "{'nope';;", size);
+    CHECK(plain.kinds.size() >= 1);  // the syntax error, and the cut record unless a newer one superseded it
+    REQUIRE_FALSE(plain.newest.empty());
+    CHECK(plain.newest.back().labels == std::vector<std::string>{"#world", "#cpp"});
+    auto glued = feed_all("{'label': \"['#a']\", 'data': '[1]'};;{'label': \"['#b;;c']\", 'data': '[2]'};;", size);
+    CHECK(glued.kinds.empty());
+    REQUIRE_FALSE(glued.newest.empty());
+    CHECK(glued.newest.back().labels == std::vector<std::string>{"#b;;c"});
   }
   CHECK(socket_receiver::cut_inside_string("{'label': \"['#a"));
   CHECK(socket_receiver::cut_inside_string("  {'label': '[\\'#a"));

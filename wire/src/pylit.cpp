@@ -367,7 +367,7 @@ private:
     if (i_ + 1 < s_.size() && s_[i_] == quote && s_[i_ + 1] == quote) fail(open_at, "triple-quoted strings are not supported");
     std::string out;
     while (true) {
-      if (i_ >= s_.size()) fail(open_at, "unterminated string literal");
+      if (i_ >= s_.size()) fail(open_at, std::string(unterminated_string));
       const char c = s_[i_];
       if (c == quote) {
         ++i_;
@@ -381,7 +381,7 @@ private:
         continue;
       }
       const std::size_t escape_at = i_;
-      if (i_ + 1 >= s_.size()) fail(escape_at, "unterminated string literal");
+      if (i_ + 1 >= s_.size()) fail(escape_at, std::string(unterminated_string));
       const char e = s_[i_ + 1];
       if (raw) {  // a raw literal keeps the backslash; it only stops the quote from closing
         out.push_back('\\');

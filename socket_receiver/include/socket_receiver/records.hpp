@@ -48,10 +48,10 @@ struct drained {
 };
 
 /// Where a record's text stands after some bytes: outside any string literal, or inside one
-/// opened with `quote` (just after a backslash or not). Python string literals, as records have.
+/// (just after a backslash or not). Python string literals, as records have them.
 struct quote_state {
-  char quote = 0;
-  bool escaped = false;
+  char quote = 0;        ///< the quote that opened the string we are in, 0 outside
+  bool escaped = false;  ///< just after a backslash inside a string
   void scan(std::string_view bytes) noexcept;
   bool inside() const noexcept { return quote != 0; }
 };

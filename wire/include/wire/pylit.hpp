@@ -68,6 +68,9 @@ struct dict_item {
 /// UTF-8 decodes as that UTF-8 (a Python 2 byte string); any other \xNN is U+00NN.
 /// The text must be valid UTF-8 (as the original receiver decodes it before literal_eval).
 parsed<value> parse(std::string_view text);
+/// The error message of a text that ends inside a string literal (a record the ';;' framing cut
+/// inside a label reads so).
+inline constexpr std::string_view unterminated_string = "unterminated string literal";
 
 /// Parses a list of str, e.g. "['#a', '#b']". Bytes items are accepted when valid UTF-8.
 parsed<std::vector<std::string>> parse_str_list(std::string_view text);
