@@ -75,13 +75,6 @@ void note_malformed(std::string_view text, const wire::error& error, malformed_t
 
 }  // namespace
 
-bool cut_inside_string(std::string_view text) noexcept {
-  if (!starts_record(text)) return false;
-  quote_state q;
-  q.scan(text);
-  return q.inside();
-}
-
 drained drain(wire::record::splitter& split, malformed_tally& malformed, cut_record& cut) {
   drained out;
   std::vector<std::string> pieces;

@@ -186,11 +186,22 @@ TEST_CASE("a record cut inside a string that never ends is dropped at the record
     REQUIRE_FALSE(glued.newest.empty());
     CHECK(glued.newest.back().labels == std::vector<std::string>{"#b;;c"});
   }
-  CHECK(socket_receiver::cut_inside_string("{'label': \"['#a"));
-  CHECK(socket_receiver::cut_inside_string("  {'label': '[\\'#a"));
-  CHECK_FALSE(socket_receiver::cut_inside_string("{'nope'"));
-  CHECK_FALSE(socket_receiver::cut_inside_string("it's"));
-  CHECK_FALSE(socket_receiver::cut_inside_string(""));
+}
+
+TEST_CASE("the quote scan follows Python string literals, their escapes, across pieces") {
+  auto inside = [](std::initializer_list<std::string_view> pieces) {
+    socket_receiver::quote_state q;
+    for (auto piece : pieces) q.scan(piece);
+    return q.inside();
+  };
+  CHECK(inside({"{'label': \"['#a"}));
+  CHECK(inside({"{'label': '[\\'#a"}));
+  CHECK(inside({"{'a\\"}));  // a backslash at the end escapes what comes next
+  CHECK_FALSE(inside({"{'a\\", "''"}));
+  CHECK_FALSE(inside({"{'nope'"}));
+  CHECK_FALSE(inside({"{'label': \"['#a", ";;", "b']\", 'data': '[1]'}"}));
+  CHECK_FALSE(inside({"{\"it's\"}"}));
+  CHECK_FALSE(inside({""}));
 }
 
 TEST_CASE("a stream without separator past the limit is cut and resynchronised on the next separator") {

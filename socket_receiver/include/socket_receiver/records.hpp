@@ -68,14 +68,11 @@ struct cut_record {
 /// Takes every complete record out of `split` and returns the newest valid one (Python 3 and
 /// Python 2 records alike). Each record is a full top-10, so older ones in the same read are
 /// superseded without the cost of parsing them (parsing is ~15x the cost of splitting, and the
-/// engine can write hundreds of thousands of records a second). A record cut at a ';;' inside one
-/// of its strings is joined again from its pieces, across reads through `cut`. Malformed records
-/// met on the way are counted in `malformed`.
+/// engine can write millions of records a second): when the newest piece starts with the newline
+/// an engine writes after ';;' and parses, nothing else is read. Otherwise the pieces are read in
+/// stream order, and a record cut at a ';;' inside one of its strings is joined again from its
+/// pieces, across reads through `cut`. Malformed records met on the way are counted in `malformed`.
 drained drain(wire::record::splitter& split, malformed_tally& malformed, cut_record& cut);
-
-/// True when `text` begins like a record (its first non-blank byte is '{') and ends inside one of
-/// its string literals: the ';;' that ended it belonged to a label.
-bool cut_inside_string(std::string_view text) noexcept;
 
 /// "REASON at byte N of a M-byte record: EXCERPT" for one malformed record: at most 100 bytes
 /// of `text` around the error's offset, escaped for a log line ("..." where cut).
