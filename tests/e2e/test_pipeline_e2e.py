@@ -125,6 +125,28 @@ def test_the_pipeline_heals_when_receiver_dashboard_and_engine_restart(procs):
     assert max(after_receiver[1]) > 0 and restarted
 
 
+class run_script:
+    """scripts/run.sh replaying `tweets` under `env`, as a context: inside it, `view` is a Pipeline
+    reading its dashboard; on leaving, Ctrl-C, and `out` holds what run.sh printed."""
+
+    def __init__(self, procs, env, tweets, timeout):
+        self.procs, self.env, self.tweets, self.timeout = procs, env, tweets, timeout
+
+    def __enter__(self):
+        self.run = subprocess.Popen([str(SOURCE / "scripts" / "run.sh"), "--no-build", "--", "--source", "replay",
+                                     "--file", str(self.tweets)], env=self.env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT)
+        self.view = Pipeline(self.procs)
+        self.view.dashboard_port = int(self.env["DASHBOARD_PORT"])
+        return self
+
+    def __exit__(self, *exc):
+        self.run.send_signal(signal.SIGINT)
+        self.out = self.run.communicate(timeout=self.timeout)[0].decode()
+        self.returncode = self.run.returncode
+        return False
+
+
 @pytest.mark.parametrize("swapped", ["none", "python receiver and dashboard", "engine args", "dashboard args and token"])
 def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, swapped):
     tweets = shared_data(*SWAP_FILE)
@@ -141,21 +163,15 @@ def test_run_script_runs_the_pipeline_and_stops_it_on_ctrl_c(procs, tmp_path, sw
         update = f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/updateDashboard"
         env["DASHBOARD_CMD"] = " ".join(python_compat("app.py") + [str(ports["DASHBOARD_PORT"])])
         env["RECEIVER_CMD"] = " ".join(python_compat("socket_receiver.py") + [str(ports["RECEIVER_PORT"]), update])
-    run = subprocess.Popen([str(SOURCE / "scripts" / "run.sh"), "--no-build", "--", "--source", "replay", "--file",
-                            str(tweets)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        p = Pipeline(procs)
-        p.dashboard_port = ports["DASHBOARD_PORT"]
-        p.wait_for_top(expected, timeout=60)
+    with run_script(procs, env, tweets, timeout=60) as run:
+        run.view.wait_for_top(expected, timeout=60)
         if swapped == "dashboard args and token":
             import requests
             config = requests.get(f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/config", timeout=5).json()
             assert config["subtitle"] == "all time, <i>counts</i>" and config["history_ms"] == 300000
             assert requests.post(f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/updateDashboard",
                                  data={"label": "['#forged']", "data": "[1]"}, timeout=5).status_code == 401
-    finally:
-        run.send_signal(signal.SIGINT)
-        out = run.communicate(timeout=60)[0].decode()
+    out = run.out
     assert run.returncode == 0, out
     assert f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/" in out
     for name in ("dashboard", "receiver", "engine", "client"):
@@ -188,15 +204,9 @@ def test_run_script_with_kafka_mock_runs_two_engines_in_a_group(procs, tmp_path)
     env = dict(os.environ, LOG_DIR=str(tmp_path / "logs"), BUILD_DIR=str(program("engine")).rsplit("/bin/", 1)[0],
                KAFKA="mock", ENGINES="2", KAFKA_PARTITIONS="2", METRICS="0", KAFKA_CONFIG=str(settings),
                **{k: str(v) for k, v in ports.items()})
-    run = subprocess.Popen([str(SOURCE / "scripts" / "run.sh"), "--no-build", "--", "--source", "replay", "--file",
-                            str(tweets)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        p = Pipeline(procs)
-        p.dashboard_port = ports["DASHBOARD_PORT"]
-        p.wait_for_top(expected, timeout=90)
-    finally:
-        run.send_signal(signal.SIGINT)
-        out = run.communicate(timeout=90)[0].decode()
+    with run_script(procs, env, tweets, timeout=90) as run:
+        run.view.wait_for_top(expected, timeout=90)
+    out = run.out
     assert run.returncode == 0, out
     assert "mock Kafka cluster at" in out
     logs = {name: (tmp_path / "logs" / f"{name}.log").read_text() for name in ("kafka", "engine1", "engine2", "client")}

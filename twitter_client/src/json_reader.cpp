@@ -19,9 +19,9 @@ bool one_of(char c, std::string_view set) { return set.find(c) != std::string_vi
 
 // A number read with simdjson's parser: its own refusals are checked again on the token, since it
 // refuses some valid numbers that nlohmann reads (see check_number_token). Only the token's start
-// is taken from simdjson, and only when it lies in the calling thread's document: the length
-// raw_json_token() gives is not to be trusted in a document cut short (at its end it reached past
-// the input, found by the tweet_text fuzz target). The token is the run of number characters.
+// is taken from simdjson, and only when it lies in the calling thread's document: in a document
+// cut short, the length raw_json_token() gives runs to the next structural index, which may lie
+// past the input (the tweet_text fuzz target reached it). The token is the run of number characters.
 simdjson::error_code read_number(od::value& v) {
   double d;
   const auto e = v.get_double().get(d);
